@@ -1,0 +1,47 @@
+"""lmtheory: the code behind the book *Why Language Models Help*.
+
+Chapters explain an idea once and then call it from here. Start every notebook with
+``lmtheory.setup(seed=0)``.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+from . import bounds, core, plotting, sizes, synthetic
+from .checks import check_number
+
+__version__ = "0.1.0"
+
+__all__ = ["setup", "device", "bounds", "core", "plotting", "sizes", "synthetic", "__version__"]
+
+
+def device() -> torch.device:
+    """The best available device: CUDA, then Apple MPS, then the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def setup(seed: int = 0, *, verbose: bool = True) -> torch.device:
+    """Seed Python, numpy and torch, apply the book's figure style, and report where we run.
+
+    Returns the device (see :func:`device`). Example: ``lmtheory.setup(seed=0)`` prints
+    ``lmtheory 0.1.0 | torch 2.13.0 | device: cpu | sizes: quick``.
+    """
+    seed = int(check_number(seed, "seed", low=0, high=2**32 - 1))
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    plotting.use_book_style()
+    where = device()
+    if verbose:
+        name = torch.cuda.get_device_name(where) if where.type == "cuda" else where.type
+        print(f"lmtheory {__version__} | torch {torch.__version__} | device: {name} | sizes: {sizes.mode()}")
+    return where

@@ -1,0 +1,81 @@
+"""The right-hand sides of the book's theorems, in one place.
+
+All functions take plain numbers (or numpy arrays of ``eps`` for a whole curve) and return the
+same. Losses and ``eps`` are in nats.
+
+>>> round(sqrt_eps_bound(tau=0.3, B=1.0, eps=0.02, gamma=0.5), 4)
+0.5828
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .checks import check_number
+
+__all__ = ["pinsker", "key_lemma_bound", "sqrt_eps_bound", "quad_bound", "eps_for_loss"]
+
+
+def _check_eps(eps):
+    eps = np.asarray(eps, dtype=float)
+    if np.isnan(eps).any() or (eps < 0).any():
+        bad = eps[np.isnan(eps) | (eps < 0)].flat[0]
+        raise ValueError(f"eps = {bad:g} is not allowed: the excess cross-entropy eps must be >= 0 (nats)")
+    return eps
+
+
+def _scalar_or_array(x):
+    return float(x) if np.ndim(x) == 0 else x
+
+
+def pinsker(kl):
+    """Pinsker's inequality: ``||p - q||_1 <= sqrt(2 KL(p || q))``; returns the right-hand side."""
+    return _scalar_or_array(np.sqrt(2 * _check_eps(kl)))
+
+
+def key_lemma_bound(B: float, eps):
+    """Key lemma: ``E_{p_L} [(v^T (p_f - p*))^2] <= 2 B^2 eps`` for ``v = Phi^T lambda``, ``||v||_inf <= B``."""
+    B = check_number(B, "B", low=0, low_open=True)
+    return _scalar_or_array(2 * B**2 * _check_eps(eps))
+
+
+def sqrt_eps_bound(tau: float, B: float, eps, gamma: float = 1.0):
+    """Theorems 1, 2 and 3: ``l_T <= tau + sqrt(2 B^2 eps / gamma)``.
+
+    Parameters
+    ----------
+    tau : float, >= 0
+        How well the true next-word distribution solves the task (the task is (tau, B)-natural).
+    B : float, > 0
+        The largest word weight ``||v||_inf`` of the task's classifier.
+    eps : float or array, >= 0
+        Excess cross-entropy of the language model, in nats.
+    gamma : float in (0, 1]
+        Coverage of the task's contexts by the pretraining distribution.
+    """
+    tau = check_number(tau, "tau", low=0)
+    B = check_number(B, "B", low=0, low_open=True)
+    gamma = check_number(gamma, "gamma", low=0, high=1, low_open=True)
+    return _scalar_or_array(tau + np.sqrt(2 * B**2 * _check_eps(eps) / gamma))
+
+
+def quad_bound(tau: float, v_norm2: float, eps, gamma: float = 1.0):
+    """Quad objective: ``l_T(f) <= tau + ||v||_2 sqrt(2 eps / gamma)`` (note the l2 norm of ``v``)."""
+    tau = check_number(tau, "tau", low=0)
+    v_norm2 = check_number(v_norm2, "||v||_2", low=0, low_open=True)
+    gamma = check_number(gamma, "gamma", low=0, high=1, low_open=True)
+    return _scalar_or_array(tau + v_norm2 * np.sqrt(2 * _check_eps(eps) / gamma))
+
+
+def eps_for_loss(target: float, tau: float, B: float, gamma: float = 1.0) -> float:
+    """The excess cross-entropy at which the sqrt(eps) bound reaches ``target``.
+
+    Inverts ``target = tau + sqrt(2 B^2 eps / gamma)``: ``eps = gamma (target - tau)^2 / (2 B^2)``.
+    Example: with ``target = log 2`` (a coin flip's logistic loss) it is the eps beyond which the
+    bound says nothing.
+    """
+    tau = check_number(tau, "tau", low=0)
+    target = check_number(target, "target", low=tau)
+    B = check_number(B, "B", low=0, low_open=True)
+    gamma = check_number(gamma, "gamma", low=0, high=1, low_open=True)
+    return gamma * (target - tau) ** 2 / (2 * B**2)

@@ -1,0 +1,113 @@
+"""Input checks shared by the package: each failure names the value it got and what is allowed."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+
+#: How far from 1 a probability vector may sum (float32 softmax outputs stay well inside this).
+SUM_TOLERANCE = 1e-4
+
+
+def check_tensor(x, name: str) -> torch.Tensor:
+    """Return ``x`` if it is a floating-point tensor, else raise a ``TypeError`` naming it."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must hold floating-point numbers, got dtype {x.dtype}")
+    return x
+
+
+def check_matrix(x, name: str) -> torch.Tensor:
+    """Return ``x`` if it is a 2-D floating-point tensor."""
+    check_tensor(x, name)
+    if x.dim() != 2:
+        raise ValueError(f"{name} must be a matrix (2-D), got shape {tuple(x.shape)}")
+    return x
+
+
+def check_matching(
+    a: torch.Tensor,
+    b: torch.Tensor,
+    name_a: str,
+    name_b: str,
+    dims: Sequence[int] = (-1,),
+    other_dims: Sequence[int] = (0,),
+) -> None:
+    """Check that ``a.shape[dims[i]] == b.shape[other_dims[i]]`` for each ``i``."""
+    check_tensor(a, name_a)
+    check_tensor(b, name_b)
+    for i, j in zip(dims, other_dims):
+        if a.dim() == 0 or a.shape[i] != b.shape[j]:
+            raise ValueError(
+                f"shapes do not match: {name_a} has shape {tuple(a.shape)} and {name_b} has shape "
+                f"{tuple(b.shape)}; dimension {i} of {name_a} must equal dimension {j} of {name_b}"
+            )
+
+
+def check_same_shape(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> None:
+    """Check that ``a`` and ``b`` are tensors of the same shape."""
+    check_tensor(a, name_a)
+    check_tensor(b, name_b)
+    if a.shape != b.shape:
+        raise ValueError(
+            f"shapes do not match: {name_a} has shape {tuple(a.shape)} and {name_b} has shape "
+            f"{tuple(b.shape)}; they must be equal"
+        )
+
+
+def check_distribution(p, name: str, tolerance: float = SUM_TOLERANCE) -> torch.Tensor:
+    """Check that every slice ``p[..., :]`` is a probability vector (non-negative, sums to 1)."""
+    check_tensor(p, name)
+    if p.dim() == 0:
+        raise ValueError(f"{name} must have at least one dimension (the outcomes), got a scalar")
+    if not torch.isfinite(p).all():
+        raise ValueError(f"{name} must be finite, but it contains nan or inf")
+    smallest = float(p.min())
+    if smallest < 0:
+        raise ValueError(f"{name} must be non-negative probabilities, but its smallest entry is {smallest:.3g}")
+    sums = p.sum(-1)
+    worst = int((sums - 1).abs().flatten().argmax())
+    off = float(sums.flatten()[worst])
+    if abs(off - 1) > tolerance:
+        where = f" (at index {worst})" if sums.dim() > 0 else ""
+        raise ValueError(
+            f"{name} must sum to 1 over its last dimension, but it sums to {off:.6g}{where}; "
+            f"allowed: 1 within {tolerance:g}"
+        )
+    return p
+
+
+def check_number(
+    value,
+    name: str,
+    *,
+    low: float = -math.inf,
+    high: float = math.inf,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """Return ``float(value)`` if it lies in the given interval, else raise a ``ValueError``.
+
+    Example: ``check_number(eps, "eps", low=0)`` accepts ``eps >= 0``.
+    """
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {value!r}") from None
+    too_low = x <= low if low_open else x < low
+    too_high = x >= high if high_open else x > high
+    if math.isnan(x) or too_low or too_high:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        raise ValueError(f"{name} = {value!r} is outside the allowed range {left}{low:g}, {high:g}{right}")
+    return x
+
+
+def check_choice(value, name: str, allowed: Sequence[str]) -> str:
+    """Return ``value`` if it is one of ``allowed``."""
+    if value not in allowed:
+        raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(map(repr, allowed))}")
+    return value
