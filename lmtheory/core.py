@@ -96,11 +96,18 @@ def cross_entropy(p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
 def kl_divergence(p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
     """``KL(p || q) = sum_w p_w (log p_w - log q_w)`` in nats, from the log-probabilities of ``q``.
 
-    Shapes: ``p (..., V)``, ``log_q (..., V)`` -> ``(...,)``; always ``>= 0``.
+    Summed term by term over the words with ``p_w > 0``, so it is never the difference of two
+    large numbers (``excess_loss`` is, and the book compares the two).
+
+    Shapes: ``p (..., V)``, ``log_q (..., V)`` -> ``(...,)``; always ``>= 0`` up to rounding.
 
     Example: ``kl_divergence(p_star, log_softmax_lm(f, Phi))`` is ``KL(p*(s) || p_f(s))``.
     """
-    return cross_entropy(p, log_q) - entropy(p)
+    check_distribution(p, "p")
+    check_same_shape(p, log_q, "p", "log_q")
+    positive = p > 0
+    terms = p * (torch.where(positive, p, torch.ones_like(p)).log() - log_q)
+    return torch.where(positive, terms, torch.zeros_like(p)).sum(-1)
 
 
 def expected(weights: torch.Tensor, values: torch.Tensor) -> torch.Tensor:

@@ -110,7 +110,12 @@ class World:
         n = int(check_number(n, "n", low=1))
         gen = _generator(seed)
         contexts = torch.multinomial(self.p_L, n, replacement=True, generator=gen)
-        words = torch.multinomial(self.p_star[contexts], 1, generator=gen).squeeze(1)
+        # Inverse-CDF sampling without an (n, V) table: context c's cumulative probabilities,
+        # shifted by c, form one increasing array over all (context, word) pairs.
+        cdf = (self.p_star.cumsum(-1) + torch.arange(self.n_contexts, dtype=DTYPE)[:, None]).flatten()
+        u = torch.rand(n, generator=gen, dtype=DTYPE) + contexts
+        flat = torch.searchsorted(cdf, u).clamp_max(cdf.numel() - 1)
+        words = (flat - contexts * self.vocab_size).clamp(0, self.vocab_size - 1)
         return contexts, words
 
 

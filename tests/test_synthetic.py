@@ -277,3 +277,13 @@ def test_bad_input_gets_a_clear_error(call, message):
     task = synthetic.make_task(world, B=2.0)
     with pytest.raises((ValueError, TypeError), match=message):
         call(world, task)
+
+
+def test_sampled_words_have_the_right_frequencies():
+    world = synthetic.make_world(n_contexts=3, vocab_size=5, dim=2, seed=4)
+    contexts, words = world.sample(200_000, seed=2)
+    for c in range(3):
+        chosen = words[contexts == c]
+        counts = torch.bincount(chosen, minlength=5).double() / len(chosen)
+        assert (counts - world.p_star[c]).abs().max() < 0.01
+    assert abs(float((contexts == 0).double().mean()) - float(world.p_L[0])) < 0.01
