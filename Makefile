@@ -1,0 +1,72 @@
+# lmtheory: build the book and run the tests.
+#
+#   make book        build the site into _build/html, executing every chapter (quick sizes)
+#   make book-full   the same with the full sizes (LMTHEORY_QUICK=0), as published
+#   make test        unit tests, hygiene checks, every notebook under nbmake, and the book build
+#   make notebooks   regenerate every chapter's setup cell and strip outputs (before committing)
+#   make clean       remove build outputs (keeps .venv)
+#
+# Python: the active virtual environment ($VIRTUAL_ENV) if there is one, else ./.venv, created
+# with `python3 -m venv` when missing. Installation runs once and again only when
+# requirements.txt or pyproject.toml change (the stamp file below).
+
+SHELL := /bin/bash
+
+VENV := $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),$(CURDIR)/.venv)
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.lmtheory-installed
+# Installed only when torch is not importable, so a GPU build (or any other) is never replaced.
+TORCH_SPEC ?= torch==2.13.0
+
+# Quick sizes unless the caller says otherwise (book-full sets 0).
+LMTHEORY_QUICK ?= 1
+export LMTHEORY_QUICK
+
+# Offline defaults when the Hugging Face Hub is unreachable: one short probe, made only for the
+# targets that run chapters or tests, and only when HF_HUB_OFFLINE is not already set.
+ifeq ($(origin HF_HUB_OFFLINE),undefined)
+ifneq ($(filter book book-full test,$(or $(MAKECMDGOALS),book)),)
+HF_HUB_OFFLINE := $(shell python3 -c "import urllib.request as u; u.urlopen(u.Request('https://huggingface.co', method='HEAD'), timeout=3)" >/dev/null 2>&1 || echo 1)
+endif
+endif
+ifneq ($(HF_HUB_OFFLINE),)
+export HF_HUB_OFFLINE
+endif
+
+JB_FLAGS := --builder html -W -n --keep-going --all
+PYTEST_ARGS ?=
+
+.PHONY: book book-full test notebooks clean env
+
+book: $(STAMP)
+	@echo "Building the book (LMTHEORY_QUICK=$(LMTHEORY_QUICK), HF_HUB_OFFLINE=$(or $(HF_HUB_OFFLINE),unset))"
+	$(VENV)/bin/jupyter-book build . $(JB_FLAGS)
+	@echo "The book is in $(CURDIR)/_build/html/index.html"
+
+book-full:
+	$(MAKE) book LMTHEORY_QUICK=0
+
+test: $(STAMP)
+	@echo "Testing (LMTHEORY_QUICK=$(LMTHEORY_QUICK), HF_HUB_OFFLINE=$(or $(HF_HUB_OFFLINE),unset))"
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+env: $(STAMP)
+
+# The one place that installs: create the environment if needed, torch first (only when
+# missing), then the requirements and the package itself (editable).
+$(STAMP): requirements.txt pyproject.toml
+	@if [ ! -x "$(PY)" ]; then echo "Creating $(VENV)"; python3 -m venv "$(VENV)"; fi
+	@if ! "$(PY)" -c "import torch" >/dev/null 2>&1; then \
+		echo "Installing $(TORCH_SPEC)"; "$(PY)" -m pip install "$(TORCH_SPEC)"; fi
+	"$(PY)" -m pip install -r requirements.txt
+	"$(PY)" -m pip install -e .
+	@touch "$@"
+
+notebooks: $(STAMP)
+	$(PY) tools/setup_cell.py
+	$(PY) tools/strip_outputs.py
+
+clean:
+	rm -rf _build .pytest_cache *.egg-info
+	find . -path ./.venv -prune -o -name __pycache__ -type d -exec rm -rf {} +
+	find book -name .ipynb_checkpoints -type d -exec rm -rf {} +
