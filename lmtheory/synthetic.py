@@ -26,6 +26,7 @@ from . import bounds
 from .checks import check_choice, check_distribution, check_number
 from .core import conditional_mean, kl_divergence, log_softmax_lm
 from .logistic import expected_logistic_loss, fit_logistic
+from .threads import single_thread
 
 __all__ = [
     "World",
@@ -119,6 +120,7 @@ class World:
         return contexts, words
 
 
+@single_thread()
 def fit_softmax_features(Phi: torch.Tensor, p_star: torch.Tensor, *, max_iter: int = 100) -> torch.Tensor:
     """The features that minimise each context's softmax cross-entropy against ``p*(s)``.
 
@@ -157,6 +159,7 @@ def fit_softmax_features(Phi: torch.Tensor, p_star: torch.Tensor, *, max_iter: i
     return theta
 
 
+@single_thread()
 def make_world(
     n_contexts: int = 400,
     vocab_size: int = 200,
@@ -218,6 +221,7 @@ def refined_coverage(p_L: torch.Tensor, p_T: torch.Tensor, h: torch.Tensor) -> f
     return float(torch.linalg.eigvalsh(whiten.T @ sigma_L @ whiten).min())
 
 
+@single_thread()
 def tilted_distribution(p_L: torch.Tensor, gamma: float, *, seed: int = 0) -> torch.Tensor:
     """A task distribution ``p_T(s) ∝ p_L(s) exp(beta u(s))`` whose coverage is exactly ``gamma``.
 
@@ -356,6 +360,7 @@ def best_bounded_classifier(
     return x[:k], float(x[k]), float(result.fun)
 
 
+@single_thread()
 def make_task(
     world: World,
     B: float = 8.0,
@@ -442,6 +447,7 @@ def _direction(world: World, kind: str, task: Task | None, seed: int) -> torch.T
     return direction / norm
 
 
+@single_thread()
 def eps_optimal_model(
     world: World,
     eps: float,
@@ -513,6 +519,7 @@ def eps_optimal_model(
     return Model(f, world.predict(f), value, mid, kind)
 
 
+@single_thread()
 def evaluate(world: World, task: Task, eps: float, kind: str = "adversarial", *, seed: int = 0) -> dict:
     """Everything one point of the eps slider shows.
 
@@ -530,6 +537,7 @@ def evaluate(world: World, task: Task, eps: float, kind: str = "adversarial", *,
     }
 
 
+@single_thread()
 def sweep(
     world: World,
     task: Task,
