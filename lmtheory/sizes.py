@@ -20,6 +20,8 @@ SIZES = {
     "vocab_size": (200, 200),
     "dim": (16, 16),
     "n_random_instances": (50, 200),  # random instances behind a numeric check in a chapter
+    "probe_train": (400, 1_500),  # texts per task for the linear probes
+    "probe_test": (200, 800),  # (the offline BBC test split has 420: capped with a warning)
 }
 
 
