@@ -11,12 +11,12 @@ import random
 import numpy as np
 import torch
 
-from . import bounds, core, data, plotting, probe, sizes, synthetic
+from . import bounds, core, data, plotting, probe, sizes, synthetic, widgets
 from .checks import check_number
 
 __version__ = "0.1.0"
 
-__all__ = ["setup", "device", "bounds", "core", "data", "plotting", "probe", "sizes", "synthetic", "__version__"]
+__all__ = ["setup", "device", "bounds", "core", "data", "plotting", "probe", "sizes", "synthetic", "widgets", "__version__"]
 
 
 def device() -> torch.device:

@@ -3,7 +3,7 @@
 ``LMTHEORY_QUICK=1`` (what CI and CPU-only readers use) picks the quick column; anything else the
 full column of the published book.
 
->>> size("eps_grid") in (8, 20)
+>>> size("eps_grid") in (12, 20)
 True
 """
 

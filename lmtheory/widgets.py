@@ -1,0 +1,194 @@
+"""Interactive pieces of the book, each with a static twin.
+
+Sliders that redraw a figure live run in Jupyter and Colab (inline backend), not in the rendered book;
+so each widget draws through a plain function returning a ``Figure``, which the book shows instead.
+
+>>> from lmtheory import synthetic, widgets
+>>> world = synthetic.make_world(seed=0)
+>>> fig = widgets.eps_figure(world, eps=1e-3, gamma=0.5, B=8.0)  # static
+>>> box = widgets.eps_explorer(world)  # live: the last expression of a notebook cell
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import weakref
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
+
+from . import synthetic
+from .plotting import COLORS
+
+__all__ = ["cached_task", "cached_sweep", "draw_eps_panels", "eps_figure", "eps_strip", "eps_explorer"]
+
+KINDS = ("adversarial", "random")
+GRID_POINTS = 12  # eps values per curve: enough for a picture, cheap to redo when gamma or B moves
+_label = "synthetic world: N = {0.n_contexts} contexts, V = {0.vocab_size} words, d = {0.dim}".format
+_TASKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # world -> {(B, gamma): Task}
+_SWEEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # task -> {grid: DataFrame}
+
+
+def cached_task(world, B: float = 8.0, gamma: float = 0.5, *, task=None):
+    """``synthetic.make_task(world, B=B, gamma=gamma)``, planted once per ``(world, B, gamma)``.
+
+    A ``task`` you pass is stored (under its own ``B`` and ``gamma``) and returned.
+    Example: ``cached_task(world, 8.0, 0.5).tau``.
+    """
+    store = _TASKS.setdefault(world, {})
+    B, gamma = (task.B, task.gamma) if task is not None else (B, gamma)
+    key = (round(float(B), 6), round(float(gamma), 6))
+    if task is not None or key not in store:
+        store[key] = task if task is not None else synthetic.make_task(world, B=B, gamma=gamma)
+    return store[key]
+
+
+def cached_sweep(world, task, kinds=KINDS, eps_range=(1e-5, 1e-1), n_grid: int = GRID_POINTS):
+    """``synthetic.sweep`` on ``n_grid`` log-spaced eps in ``eps_range``, computed once per task.
+
+    Returns its DataFrame, ``len(kinds) * n_grid`` rows. Example: ``cached_sweep(world, task)``.
+    """
+    store = _SWEEPS.setdefault(task, {})
+    key = (tuple(kinds), tuple(map(float, eps_range)), int(n_grid))
+    if key not in store:
+        store[key] = synthetic.sweep(world, task, np.geomspace(*eps_range, int(n_grid)), kinds=kinds)
+    return store[key]
+
+
+def draw_eps_panels(ax_gap, ax_loss, world, task, eps: float, *, kinds=KINDS, eps_range=(1e-5, 1e-1),
+                    n_grid: int = GRID_POINTS, shown: str = "adversarial", legend: bool = True) -> dict:
+    """Draw the eps explorer's two panels on two given matplotlib axes.
+
+    Left (``ax_gap``, log-log over ``eps_range``): the bound's gap ``sqrt(2 B^2 eps / gamma)`` and the
+    gaps ``l_T(p_f, v) - tau`` of the task's fixed classifier for each of ``kinds`` (a cached sweep),
+    stars at ``eps``. Right (``ax_loss``), at ``eps`` for the kind ``shown``: tau, the loss with the
+    classifier fixed, refitted on ``Phi p_f``, and the bound (nats). Returns ``synthetic.evaluate``'s
+    dict at ``eps``, the one new computation. Example: ``draw_eps_panels(ax1, ax2, world, task, 1e-3)``.
+    """
+    table = cached_sweep(world, task, kinds, eps_range, n_grid)
+    grid = np.geomspace(*eps_range, 100)
+    ax_gap.loglog(grid, task.bound(grid) - task.tau, color=COLORS["bound"], label="bound − τ")
+    for kind, rows in table.groupby("kind", sort=False):
+        gap = rows["loss_fixed"] - rows["tau"]  # a log axis shows positive gaps only
+        ax_gap.loglog(rows["eps"][gap > 0], gap[gap > 0], "o-", ms=2.5, lw=1.2, color=COLORS[kind],
+                      label=f"{kind} (fixed $v$)")
+    point = synthetic.evaluate(world, task, eps, shown)
+    ax_gap.axvline(point["eps"], color="0.4", lw=0.8, ls=":")
+    ax_gap.plot(point["eps"], point["bound"] - task.tau, "*", ms=10, color=COLORS["bound"])
+    if point["loss_fixed"] > task.tau:
+        ax_gap.plot(point["eps"], point["loss_fixed"] - task.tau, "*", ms=10, color=COLORS[shown])
+    ax_gap.set(xlabel="excess cross-entropy ε (nats)", ylabel="loss − τ (nats)")
+    ax_gap.set_title(f"gap over τ (B = {task.B:g}, γ = {task.gamma:.2f})", y=1.0)  # fixed y: faster
+    for axis in (ax_gap.xaxis, ax_gap.yaxis):
+        axis.set_minor_locator(NullLocator())  # dozens of minor ticks per log axis are slow to draw
+    if legend:
+        ax_gap.legend(loc="lower right")
+    values = [task.tau, point["loss_fixed"], point["loss_refit"], point["bound"]]
+    top = max(1.0, 1.15 * max(values[:3]))  # the bound often leaves the picture: clip it, say so
+    bars = ax_loss.bar(["$\\tau$", "fixed $v$", "refit on $\\Phi p_f$", "bound"], np.minimum(values, top),
+                       color=[COLORS["tau"], COLORS[shown], COLORS["refit"], COLORS["bound"]], width=0.65)
+    for bar, value in zip(bars, values):
+        ax_loss.text(bar.get_x() + bar.get_width() / 2, min(value, top), f"{value:.3f}" + " ↑" * (value > top),
+                     ha="center", va="bottom", fontsize=8)
+    ax_loss.axhline(math.log(2), color="0.4", lw=0.8, ls="--")
+    ax_loss.text(-0.4, math.log(2), "coin flip, log 2", fontsize=7, va="bottom", color="0.3")
+    ax_loss.set(ylim=(0, top * 1.08), ylabel="task loss (nats)")
+    ax_loss.set_title(f"at ε = {point['eps']:.1e} ({shown})", y=1.0)
+    ax_loss.tick_params(axis="x", labelsize=8)
+    return point
+
+
+def eps_figure(world, eps: float = 1e-3, gamma: float = 0.5, B: float = 8.0, *, task=None, kinds=KINDS,
+               eps_range=(1e-5, 1e-1), n_grid: int = GRID_POINTS, shown: str = "adversarial") -> Figure:
+    """The eps explorer's picture for one setting, as a static figure.
+
+    Parameters
+    ----------
+    world : synthetic.World
+        ``Phi`` (d, V), ``p_L`` (N,), ``p_star`` (N, V).
+    eps : float
+        Excess cross-entropy (nats) of the model shown, inside ``eps_range``.
+    gamma, B : float
+        Coverage in (0, 1] and word-weight bound of ``make_task(world, B=B, gamma=gamma)`` (cached),
+        or use ``task``. ``kinds``, ``eps_range``, ``n_grid``, ``shown``: see :func:`draw_eps_panels`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure, 1 x 2 panels. Example: ``eps_figure(world, 1e-2, gamma=0.25)``.
+    """
+    task = cached_task(world, B, gamma, task=task)
+    fig = Figure(figsize=(10, 3.8))  # fixed margins: a layout engine would double the drawing time
+    fig.subplots_adjust(left=0.075, right=0.99, bottom=0.13, top=0.85, wspace=0.22)
+    draw_eps_panels(*fig.subplots(1, 2, width_ratios=[1.5, 1]), world, task, eps, kinds=kinds,
+                    eps_range=eps_range, n_grid=n_grid, shown=shown)
+    fig.suptitle(_label(world), fontsize=9)
+    return fig
+
+
+def eps_strip(world, settings, *, kinds=KINDS, eps_range=(1e-5, 1e-1), n_grid: int = GRID_POINTS,
+              shown: str = "adversarial") -> Figure:
+    """Small multiples of :func:`eps_figure`: one column per setting, its two panels stacked.
+
+    ``settings`` is a list of dicts with keys ``eps``, ``gamma``, ``B`` (defaults 1e-3, 0.5, 8.0).
+    Returns a Figure with 2 x len(settings) panels, rows sharing their y axis.
+    Example: ``eps_strip(world, [{"eps": e} for e in (1e-4, 1e-3, 1e-2)])``.
+    """
+    fig = Figure(figsize=(3.2 * len(settings), 6.2), layout="constrained")
+    axes = np.asarray(fig.subplots(2, len(settings), squeeze=False, sharey="row"))
+    for j, setting in enumerate(settings):
+        s = {"eps": 1e-3, "gamma": 0.5, "B": 8.0, **setting}
+        draw_eps_panels(axes[0, j], axes[1, j], world, cached_task(world, s["B"], s["gamma"]), s["eps"],
+                        kinds=kinds, eps_range=eps_range, n_grid=n_grid, shown=shown, legend=j == 0)
+        for ax in axes[:, j]:
+            ax.title.set_fontsize(9)
+            ax.set_ylabel(ax.get_ylabel() if j == 0 else "")
+    fig.suptitle(_label(world), fontsize=9)
+    return fig
+
+
+def eps_explorer(world, task=None, *, eps: float = 1e-3, gamma: float = 0.5, B: float = 8.0, kinds=KINDS,
+                 eps_range=(1e-5, 1e-1), n_grid: int = GRID_POINTS):
+    """Sliders for eps, coverage gamma and B that redraw :func:`eps_figure` live.
+
+    Moving eps costs one ``synthetic.evaluate`` plus drawing (about 0.1 s on 2 cores); moving gamma or
+    B plants a task and computes its curves once (``len(kinds) * n_grid`` evaluations), then caches
+    both. An ``Output`` widget shows PNGs, so it runs in Colab and Jupyter without ipympl.
+
+    Parameters
+    ----------
+    world : synthetic.World
+    task : synthetic.Task, optional
+        Shown while the gamma and B sliders keep its values (otherwise ``make_task(world, B, gamma)``).
+    eps, gamma, B : float
+        Initial slider values. ``kinds``, ``eps_range``, ``n_grid``: as in :func:`eps_figure`.
+
+    Returns
+    -------
+    ipywidgets.VBox. Example: ``eps_explorer(world)`` as the last line of a notebook cell.
+    """
+    import ipywidgets as W
+    from IPython.display import Image, display
+
+    B, gamma = (task.B, task.gamma) if task is not None else (B, gamma)
+    opts = {"continuous_update": False, "style": {"description_width": "110px"},
+            "layout": W.Layout(width="420px")}
+    sliders = {
+        "eps": W.FloatLogSlider(value=eps, base=10, min=math.log10(eps_range[0]), max=math.log10(eps_range[1]),
+                                step=0.05, readout_format=".1e", description="ε (nats)", **opts),
+        "gamma": W.FloatSlider(value=gamma, min=0.05, max=1.0, step=0.05, description="coverage γ", **opts),
+        "B": W.FloatSlider(value=B, min=1.0, max=16.0, step=0.5, description="B = max |v_w|", **opts),
+        "shown": W.ToggleButtons(options=list(kinds), value=kinds[0], description="right panel"),
+    }
+    start = (sliders["gamma"].value, sliders["B"].value)  # where the sliders show the given task
+
+    def redraw(eps, gamma, B, shown):
+        fig = eps_figure(world, eps, gamma, B, task=task if (gamma, B) == start else None, kinds=kinds,
+                         eps_range=eps_range, n_grid=n_grid, shown=shown)
+        fig.savefig(buffer := io.BytesIO(), format="png", dpi=100)
+        display(Image(buffer.getvalue()))
+
+    return W.VBox([W.HBox([sliders["eps"], sliders["gamma"]]), W.HBox([sliders["B"], sliders["shown"]]),
+                   W.interactive_output(redraw, sliders)])
+
