@@ -10,10 +10,11 @@ the smallest ``C``, the test loss says little on easy data: when every ``C`` cla
 More than two classes. The paper fits the 5-class SST with the multinomial loss and ``solver="sag"``.
 Recent scikit-learn has no ``multi_class`` parameter (every solver but liblinear fits the multinomial
 loss, and liblinear refuses more than two classes), so the probe uses ``solver="lbfgs"``: the same
-L2-penalised multinomial objective, which lbfgs minimises to convergence within the 200 iterations
-where sag does not. On 1,500 standardised 768-dimensional features in 5 classes (scikit-learn 1.9,
+L2-penalised multinomial objective, which lbfgs usually minimises within the 200 iterations where
+sag does not. On 1,500 standardised 768-dimensional features in 5 classes (scikit-learn 1.9,
 one thread), sag took 42 s and stopped unconverged on 11 of its 45 fits; lbfgs converged in 1.2 s
-and chose the same C.
+and chose the same C. Some weakly penalised fits (large C) on 5-class BBC features still stop at
+200 iterations; scikit-learn then warns, as it does for the paper's own settings.
 
 Threads. The fits run with the BLAS libraries on one thread: the matrices are small, and with two
 shared cores a second thread made a 5-class probe on 1,200 x 768 features 40 times slower (36 s
