@@ -6,17 +6,28 @@ Chapters explain an idea once and then call it from here. Start every notebook w
 
 from __future__ import annotations
 
+import importlib
 import random
 
 import numpy as np
 import torch
 
-from . import bounds, core, data, plotting, probe, sizes, synthetic, widgets
+from . import bounds, core, plotting, sizes, synthetic, widgets
 from .checks import check_number
 
 __version__ = "0.1.0"
 
-__all__ = ["setup", "device", "bounds", "core", "data", "plotting", "probe", "sizes", "synthetic", "widgets", "__version__"]
+__all__ = ["setup", "device", "bounds", "core", "data", "features", "models", "plotting", "probe", "sizes",
+           "synthetic", "widgets", "__version__"]
+
+#: Modules with heavy imports (scikit-learn, transformers), loaded on first use: ``lmtheory.probe``.
+_LAZY = {"data", "features", "models", "probe"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'lmtheory' has no attribute {name!r}")
 
 
 def device() -> torch.device:
