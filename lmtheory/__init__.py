@@ -12,16 +12,16 @@ import random
 import numpy as np
 import torch
 
-from . import bounds, core, plotting, sizes, synthetic, widgets
+from . import bounds, core, offline, plotting, sizes, synthetic, widgets
 from .checks import check_number
 
 __version__ = "0.1.0"
 
 __all__ = ["setup", "device", "bounds", "core", "data", "features", "models", "plotting", "probe", "sizes",
-           "synthetic", "widgets", "__version__"]
+           "synthetic", "train", "corpus", "quadratic", "widgets", "__version__"]
 
 #: Modules with heavy imports (scikit-learn, transformers), loaded on first use: ``lmtheory.probe``.
-_LAZY = {"data", "features", "models", "probe"}
+_LAZY = {"corpus", "data", "features", "models", "probe", "quadratic", "train"}
 
 
 def __getattr__(name: str):
@@ -44,7 +44,8 @@ def setup(seed: int = 0, *, verbose: bool = True) -> torch.device:
     """Seed Python, numpy and torch, apply the book's figure style, and report where we run.
 
     Returns the device (see :func:`device`). Example: ``lmtheory.setup(seed=0)`` prints
-    ``lmtheory 0.1.0 | torch 2.13.0 | device: cpu | sizes: quick``.
+    ``lmtheory 0.1.0 | torch 2.13.0 | device: cpu | sizes: quick | models: offline (smollm2-135m-offline,
+    HF_HUB_OFFLINE=1)``; the model source is :func:`lmtheory.offline.model_source` (at most ~2 s offline).
     """
     seed = int(check_number(seed, "seed", low=0, high=2**32 - 1))
     random.seed(seed)
@@ -54,5 +55,6 @@ def setup(seed: int = 0, *, verbose: bool = True) -> torch.device:
     where = device()
     if verbose:
         name = torch.cuda.get_device_name(where) if where.type == "cuda" else where.type
-        print(f"lmtheory {__version__} | torch {torch.__version__} | device: {name} | sizes: {sizes.mode()}")
+        print(f"lmtheory {__version__} | torch {torch.__version__} | device: {name} | sizes: {sizes.mode()} "
+              f"| models: {offline.model_source()}")
     return where

@@ -15,15 +15,51 @@ exercise that is not done yet and a grader (nbgrader, or pytest over the noteboo
 failure. The message names the expected value and the student's, and diagnoses what it can: nothing
 returned, a type that is not a number, a wrong or transposed shape, a flipped sign, a constant factor,
 NaN or infinity.
+
+The exercise bank (how a chapter writes an exercise)
+----------------------------------------------------
+Every code exercise of a chapter follows one pattern, which the tests check for all chapters:
+
+1. A markdown cell with the exercise, ``{exercise}`` with ``:label: chN-ex-NAME``, and (later) its
+   ``{solution} chN-ex-NAME`` with ``:class: dropdown``.
+2. A code cell whose solution lines sit between ``### BEGIN SOLUTION`` and ``### END SOLUTION``
+   (nbgrader's markers). The region is the whole body the student writes, indented like the code
+   around it: ``tools/student_copies.py`` replaces it with ``raise NotImplementedError(...)``.
+3. The next code cell is the check: it calls :func:`grade` with the exercise's label, the student's
+   answer and the notebook objects the reference needs, and contains no solution code::
+
+       grade("ch3-ex-uniform", eps_uniform, world=world)
+
+4. The check itself lives in ``lmtheory/exercise_bank/chNN.py`` (``NN`` the two-digit chapter
+   number), registered with :func:`register`: a ``solve`` function computing the reference answer
+   from the context, an ``example`` that builds a small context without a language model or a
+   notebook, and at least two typical ``wrong`` answers (a missing 1/2, log base 2, a flipped sign,
+   a transposed matrix, the arguments of a KL swapped). ``tests/test_exercise_bank.py`` checks that
+   every registered check accepts ``solve``'s answer and rejects every listed wrong answer::
+
+       @register("ch3-ex-uniform", example=lambda: {"world": small_world()},
+                 wrong={"log base 2": lambda world: ..., "forgot L*": lambda world: ...})
+       def solve(world):
+           return math.log(world.vocab_size) - float(world.p_L @ entropy(world.p_star))
+
+   By default the answer is compared with ``solve(**context)`` by :func:`check`; pass
+   ``grader=function(label, yours, **context)`` for answers that are functions, several parts or
+   properties (it raises :class:`ExerciseError` when something is wrong and prints ``correct: ...``).
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
+import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["ExerciseError", "check", "check_function", "check_at_least"]
+__all__ = ["ExerciseError", "check", "check_function", "check_at_least", "grade", "register", "Exercise",
+           "bank"]
 
 #: Factors that are named when an answer is off by one of them (common slips: a missing 1/2, a
 #: sum instead of a mean over n items, natural log against log base 2).
@@ -90,9 +126,15 @@ def _compare(label: str, yours, expected, rtol: float, atol: float) -> tuple[np.
         if got.size == want.size and not hint:
             hint = "; same numbers of entries: reshape?"
         raise ExerciseError(f"{label}: expected shape {want.shape}, yours has shape {got.shape}{hint}")
-    if not np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=False):
+    close = np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=False)
+    if not close.all():
+        where = ""
+        if got.size > 6:  # the printed edges may all agree: name the first entry that differs
+            index = tuple(int(i) for i in np.argwhere(~close)[0])
+            where = (f"; {int((~close).sum())} of {close.size} entries differ, the first at index {index}: "
+                     f"expected {want[index]:.6g}, yours {got[index]:.6g}")
         raise ExerciseError(f"{label}: expected {_brief(want)}, yours {_brief(got)}"
-                            f"{_diagnose(got, want, rtol, atol)}")
+                            f"{_diagnose(got, want, rtol, atol)}{where}")
     return got, want
 
 
@@ -104,7 +146,11 @@ def check(label: str, yours, expected, *, rtol: float = 1e-6, atol: float = 1e-9
     Example: ``check("KL(p, q)", kl, 0.0512)``.
     """
     got, want = _compare(label, yours, expected, rtol, atol)
-    print(f"correct: {label}: yours {_brief(got)}, expected {_brief(want)}")
+    if got.size > 6:  # a large array: say how close, not every number
+        print(f"correct: {label}: yours matches the expected array of shape {want.shape} "
+              f"(largest difference {float(np.abs(got - want).max()):.1e})")
+    else:
+        print(f"correct: {label}: yours {_brief(got)}, expected {_brief(want)}")
 
 
 def check_function(label: str, your_fn: Callable, reference_fn: Callable, cases: Sequence[tuple], *,
@@ -133,8 +179,8 @@ def check_function(label: str, your_fn: Callable, reference_fn: Callable, cases:
     print(f"correct: {label}: agrees with the reference on all {len(cases)} cases")
 
 
-def check_at_least(label: str, yours, threshold: float, *, what: str = "") -> None:
-    """Check that the number ``yours`` is at least ``threshold``; print a line or raise.
+def check_at_least(label: str, yours, threshold: float, *, what: str = "", strict: bool = False) -> None:
+    """Check that the number ``yours`` is at least ``threshold`` (above it if ``strict``); print or raise.
 
     ``what`` names the threshold in the messages (e.g. ``"the paper's 14 words"``).
     Example: ``check_at_least("accuracy of your words", 0.81, 0.79, what="the paper's words")``.
@@ -144,6 +190,102 @@ def check_at_least(label: str, yours, threshold: float, *, what: str = "") -> No
     if got.shape != () or bar.shape != ():
         raise ExerciseError(f"{label}: expected a single number, yours has shape {got.shape}")
     name = f" ({what})" if what else ""
-    if not np.isfinite(got) or got < bar:
-        raise ExerciseError(f"{label}: expected at least {float(bar):.6g}{name}, yours {float(got):.6g}")
-    print(f"correct: {label}: yours {float(got):.6g}, at least {float(bar):.6g}{name}")
+    relation = "more than" if strict else "at least"
+    if not np.isfinite(got) or got < bar or (strict and got == bar):
+        raise ExerciseError(f"{label}: expected {relation} {float(bar):.6g}{name}, yours {float(got):.6g}")
+    print(f"correct: {label}: yours {float(got):.6g}, {relation} {float(bar):.6g}{name}")
+
+
+# The exercise bank ---------------------------------------------------------------------------------
+
+_LABEL = re.compile(r"^ch(\d+)-ex-[a-z0-9-]+$")
+_BANK: dict[str, Exercise] = {}
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One registered self-check. ``grade(yours, **context)`` prints ``correct: ...`` or raises.
+
+    ``solve(**context)`` is the reference answer, ``example()`` a small context (no language model),
+    ``wrong`` maps the name of a typical mistake to a function of the context giving that answer.
+    """
+
+    label: str
+    solve: Callable
+    example: Callable[[], dict]
+    wrong: dict[str, Callable] = field(default_factory=dict)
+    grader: Callable | None = None
+    rtol: float = 1e-6
+    atol: float = 1e-9
+
+    @property
+    def needs(self) -> list[str]:
+        """The names of the context ``solve`` takes (what a check cell passes as keywords)."""
+        return list(inspect.signature(self.solve).parameters)
+
+    def grade(self, yours, **context) -> None:
+        """Compare ``yours`` with the reference for ``context``; print a line or raise ExerciseError."""
+        missing = [name for name in self.needs if name not in context]
+        extra = [name for name in context if name not in self.needs]
+        if missing or extra:
+            raise TypeError(f"grade({self.label!r}, yours, ...) takes the keywords {self.needs}; "
+                            f"missing {missing}, unexpected {extra}")
+        if self.grader is not None:
+            self.grader(self.label, yours, **context)
+        else:
+            check(self.label, yours, self.solve(**context), rtol=self.rtol, atol=self.atol)
+
+
+def register(label: str, *, example: Callable[[], dict], wrong: dict[str, Callable],
+             grader: Callable | None = None, rtol: float = 1e-6, atol: float = 1e-9) -> Callable:
+    """Decorator: register the decorated ``solve(**context)`` as the reference of exercise ``label``.
+
+    ``label`` is the exercise's ``chN-ex-NAME``; ``wrong`` needs at least two typical mistakes.
+    See the module docstring for the convention. Returns ``solve`` unchanged.
+    """
+    if not isinstance(label, str) or not _LABEL.match(label):
+        raise ValueError(f"an exercise label looks like 'ch3-ex-uniform' (lower case), got {label!r}")
+    if len(wrong) < 2:
+        raise ValueError(f"{label}: register at least two typical wrong answers, got {len(wrong)}")
+
+    def decorate(solve: Callable) -> Callable:
+        if label in _BANK and _BANK[label].solve.__module__ != solve.__module__:
+            raise ValueError(f"{label} is registered twice ({_BANK[label].solve.__module__}, {solve.__module__})")
+        _BANK[label] = Exercise(label, solve, example, dict(wrong), grader, rtol, atol)
+        return solve
+
+    return decorate
+
+
+def _chapter_module(label: str) -> str:
+    """The bank module of ``label``: ``ch3-ex-uniform`` -> ``lmtheory.exercise_bank.ch03``."""
+    match = _LABEL.match(label) if isinstance(label, str) else None
+    if match is None:
+        raise ValueError(f"an exercise label looks like 'ch3-ex-uniform', got {label!r}")
+    return f"lmtheory.exercise_bank.ch{int(match.group(1)):02d}"
+
+
+def bank() -> dict[str, Exercise]:
+    """Every registered exercise, label -> :class:`Exercise` (imports every chapter's bank module)."""
+    package = importlib.import_module("lmtheory.exercise_bank")
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{module.name}")
+    return dict(sorted(_BANK.items()))
+
+
+def grade(label: str, yours, **context) -> None:
+    """Grade the answer ``yours`` to exercise ``label`` against the bank's reference for ``context``.
+
+    Prints ``correct: ...`` lines, or raises :class:`ExerciseError` saying what differs.
+    Example: ``grade("ch3-ex-uniform", eps_uniform, world=world)``.
+    """
+    module = _chapter_module(label)
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        if error.name != module:
+            raise
+    if label not in _BANK:
+        known = sorted(name for name in _BANK if name.split("-")[0] == label.split("-")[0])
+        raise ValueError(f"no self-check is registered for {label!r} (in {module}); registered: {known}")
+    _BANK[label].grade(yours, **context)

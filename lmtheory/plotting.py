@@ -46,6 +46,8 @@ def fit_loglog_slope(x, y) -> float:
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.shape != y.shape or x.ndim != 1 or len(x) < 2:
         raise ValueError(f"x and y must be 1-D of the same length >= 2, got shapes {x.shape} and {y.shape}")
-    if (x <= 0).any() or (y <= 0).any():
-        raise ValueError("a log-log slope needs positive x and y; got non-positive values")
+    for name, values in (("x", x), ("y", y)):
+        if not (values > 0).all():  # nan fails too
+            bad = values[~(values > 0)][0]
+            raise ValueError(f"a log-log slope needs positive {name}; got {name} = {bad:g} (allowed: > 0)")
     return float(np.polyfit(np.log(x), np.log(y), 1)[0])

@@ -23,7 +23,7 @@ import torch
 from scipy import optimize
 
 from . import bounds
-from .checks import check_choice, check_distribution, check_number
+from .checks import check_choice, check_distribution, check_number, check_same_shape
 from .core import conditional_mean, kl_divergence, log_softmax_lm
 from .logistic import expected_logistic_loss, fit_logistic
 from .threads import single_thread
@@ -50,7 +50,7 @@ PERTURBATIONS = ("random", "adversarial")
 
 
 def _generator(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(int(seed))
+    return torch.Generator().manual_seed(int(check_number(seed, "seed", low=0, high=2**63 - 1)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -201,6 +201,7 @@ def coverage(p_L: torch.Tensor, p_T: torch.Tensor) -> float:
     """Coverage ``gamma(p_T) = min_s p_L(s) / p_T(s)`` over the contexts the task uses; in (0, 1]."""
     check_distribution(p_L, "p_L")
     check_distribution(p_T, "p_T")
+    check_same_shape(p_L, p_T, "p_L", "p_T")
     used = p_T > 0
     return float((p_L[used] / p_T[used]).min())
 

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
 from . import synthetic
+from .checks import check_number
 from .plotting import COLORS
 
 __all__ = ["cached_task", "cached_sweep", "draw_eps_panels", "eps_figure", "eps_strip", "eps_explorer"]
@@ -29,6 +30,17 @@ GRID_POINTS = 12  # eps values per curve: enough for a picture, cheap to redo wh
 _label = "synthetic world: N = {0.n_contexts} contexts, V = {0.vocab_size} words, d = {0.dim}".format
 _TASKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # world -> {(B, gamma): Task}
 _SWEEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # task -> {grid: DataFrame}
+
+
+def _check_range(eps_range) -> tuple[float, float]:
+    """``eps_range`` as two floats ``0 < low < high``, or a ValueError naming it."""
+    try:
+        low, high = map(float, eps_range)
+    except (TypeError, ValueError):
+        raise ValueError(f"eps_range must be two numbers (low, high), got {eps_range!r}") from None
+    if not 0 < low < high:
+        raise ValueError(f"eps_range = {eps_range!r} must satisfy 0 < low < high (a log axis)")
+    return low, high
 
 
 def cached_task(world, B: float = 8.0, gamma: float = 0.5, *, task=None):
@@ -50,8 +62,10 @@ def cached_sweep(world, task, kinds=KINDS, eps_range=(1e-5, 1e-1), n_grid: int =
 
     Returns its DataFrame, ``len(kinds) * n_grid`` rows. Example: ``cached_sweep(world, task)``.
     """
+    low, high = _check_range(eps_range)
+    n_grid = int(check_number(n_grid, "n_grid", low=2))
     store = _SWEEPS.setdefault(task, {})
-    key = (tuple(kinds), tuple(map(float, eps_range)), int(n_grid))
+    key = (tuple(kinds), (low, high), n_grid)
     if key not in store:
         store[key] = synthetic.sweep(world, task, np.geomspace(*eps_range, int(n_grid)), kinds=kinds)
     return store[key]
@@ -68,6 +82,7 @@ def draw_eps_panels(ax_gap, ax_loss, world, task, eps: float, *, kinds=KINDS, ep
     dict at ``eps``, the one new computation. Example: ``draw_eps_panels(ax1, ax2, world, task, 1e-3)``.
     """
     table = cached_sweep(world, task, kinds, eps_range, n_grid)
+    check_number(eps, "eps", low=eps_range[0], high=eps_range[1])  # the star must fall on the picture
     grid = np.geomspace(*eps_range, 100)
     ax_gap.loglog(grid, task.bound(grid) - task.tau, color=COLORS["bound"], label="bound − τ")
     for kind, rows in table.groupby("kind", sort=False):
@@ -135,6 +150,12 @@ def eps_strip(world, settings, *, kinds=KINDS, eps_range=(1e-5, 1e-1), n_grid: i
     Returns a Figure with 2 x len(settings) panels, rows sharing their y axis.
     Example: ``eps_strip(world, [{"eps": e} for e in (1e-4, 1e-3, 1e-2)])``.
     """
+    if isinstance(settings, dict) or not isinstance(settings, (list, tuple)) or not settings:
+        raise ValueError(f"settings must be a non-empty list of dicts with keys eps, gamma, B; got {settings!r}")
+    for i, setting in enumerate(settings):
+        unknown = set(setting) - {"eps", "gamma", "B"} if isinstance(setting, dict) else None
+        if unknown is None or unknown:
+            raise ValueError(f"settings[{i}] = {setting!r}: allowed keys are 'eps', 'gamma', 'B'")
     fig = Figure(figsize=(3.2 * len(settings), 6.2), layout="constrained")
     axes = np.asarray(fig.subplots(2, len(settings), squeeze=False, sharey="row"))
     for j, setting in enumerate(settings):

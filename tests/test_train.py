@@ -1,0 +1,184 @@
+"""lmtheory.train: the Quad and cross-entropy objectives, and training tiny GPT-2 models on a tiny corpus."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from lmtheory import core
+from lmtheory.corpus import Corpus
+from lmtheory.data import SENTIMENT_WORDS, TOPIC_WORDS
+from lmtheory.features import word_tokens
+from lmtheory.train import Settings, book_settings, ce_loss, pretrain, quad_loss
+
+WORDS = ("the movie was great and the plot was boring but the actors were happy . the market and the company "
+         "reported strong business news about technology and sports . a sad story with a charming end .").split()
+
+
+def tiny_corpus(n_train=300, n_held=20, seed=0):
+    rng = np.random.default_rng(seed)
+    docs = [" ".join(rng.choice(WORDS, size=rng.integers(8, 30))) for _ in range(n_train + n_held)]
+    return Corpus(train=docs[:n_train], held_out=docs[n_train:], words={"random words": 0}, dropped=0, origin="test")
+
+
+TINY = dict(steps=30, batch_size=4, block_size=16, n_layer=1, n_head=2, n_embd=16, vocab_size=800,
+            n_checkpoints=3, eval_tokens=256, lr=1e-2, warmup=3)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        folder = tmp_path_factory.mktemp("cache")
+        patch.setenv("LMTHEORY_CACHE", str(folder))
+        yield folder
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return tiny_corpus()
+
+
+@pytest.fixture(scope="module")
+def runs(cache, corpus):
+    return {objective: pretrain(Settings(objective=objective, **TINY), corpus, progress=False, verbose=False)
+            for objective in ("ce", "quad")}
+
+
+def test_quad_loss_on_a_hand_computed_case():
+    Phi = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])  # d = 2, V = 3
+    f = torch.tensor([[1.0, 2.0], [0.0, 1.0]])
+    targets = torch.tensor([2, 0])
+    # position 1: -f.phi_2 + 1/2 ||Phi^T f||^2 = -3 + 1/2 (1 + 4 + 9) = 4; position 2: -0 + 1/2 (0 + 1 + 1) = 1
+    assert float(quad_loss(f, Phi, targets)) == pytest.approx(2.5)
+
+
+def test_both_losses_agree_with_the_per_context_formulas_of_core():
+    g = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        d, V, n = 5, 11, 7
+        Phi = torch.randn(d, V, generator=g, dtype=torch.float64)
+        f = torch.randn(n, d, generator=g, dtype=torch.float64)
+        targets = torch.randint(0, V, (n,), generator=g)
+        one_hot = torch.nn.functional.one_hot(targets, V).double()
+        assert float(quad_loss(f, Phi, targets)) == pytest.approx(float(core.quad_context_loss(f, Phi, one_hot).mean()))
+        assert float(ce_loss(f, Phi, targets)) == pytest.approx(float(core.softmax_context_loss(f, Phi, one_hot).mean()))
+
+
+def test_quad_gradient_vanishes_at_the_closed_form_minimiser():
+    g = torch.Generator().manual_seed(1)
+    for _ in range(10):
+        d, V = 4, 9
+        Phi = torch.randn(d, V, generator=g, dtype=torch.float64)
+        counts = torch.randint(1, 6, (V,), generator=g)
+        p_star = counts.double() / counts.sum()
+        targets = torch.repeat_interleave(torch.arange(V), counts)  # the words in the proportions of p*
+        best = core.quad_minimiser(Phi, p_star)
+        for theta0, vanishes in ((best, True), (best + 0.1 * torch.randn(d, generator=g, dtype=torch.float64), False)):
+            theta = theta0.clone().requires_grad_(True)
+            quad_loss(theta.expand(len(targets), d), Phi, targets).backward()
+            assert (float(theta.grad.norm()) < 1e-10) == vanishes
+
+
+def test_losses_refuse_mismatched_shapes():
+    Phi = torch.randn(3, 5)
+    with pytest.raises(ValueError, match="Phi"):
+        quad_loss(torch.randn(2, 4), Phi, torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="targets"):
+        ce_loss(torch.randn(2, 3), Phi, torch.tensor([0, 1, 2]))
+    with pytest.raises(TypeError, match="integer"):
+        quad_loss(torch.randn(2, 3), Phi, torch.tensor([0.0, 1.0]))
+
+
+@pytest.mark.parametrize("objective", ["ce", "quad"])
+def test_training_lowers_the_held_out_loss(runs, objective):
+    run = runs[objective]
+    first, last = run.checkpoints[0], run.checkpoints[-1]
+    assert [c.step for c in run.checkpoints] == Settings(**TINY).checkpoint_steps()
+    assert getattr(last, f"held_out_{objective}") < getattr(first, f"held_out_{objective}") - 0.1
+    assert last.train_loss < first.train_loss
+    assert run.tokens_per_second > 0 and len(run.states) == len(run.checkpoints)
+
+
+def test_a_second_call_loads_the_cached_run_with_the_same_outputs(runs, corpus):
+    again = pretrain(Settings(objective="ce", **TINY), corpus, progress=False, verbose=False)
+    assert again.from_cache and again.checkpoints == runs["ce"].checkpoints
+    ids = torch.tensor([[1, 2, 3, 4, 5]])
+    for i in range(len(again.checkpoints)):
+        with torch.no_grad():
+            assert torch.equal(again.model(i)(ids).logits, runs["ce"].model(i)(ids).logits)
+
+
+def test_training_is_deterministic_under_a_seed(cache, corpus, runs):
+    fresh = pretrain(Settings(objective="quad", **TINY), corpus, cache=False, progress=False, verbose=False)
+    assert fresh.checkpoints == runs["quad"].checkpoints
+    for a, b in zip(fresh.states, runs["quad"].states):
+        assert all(torch.equal(a[k], b[k]) for k in a)
+    other = pretrain(Settings(objective="quad", **{**TINY, "seed": 1}), corpus, cache=False, progress=False,
+                     verbose=False)
+    assert other.checkpoints[-1].held_out_quad != fresh.checkpoints[-1].held_out_quad
+
+
+def test_a_damaged_cache_entry_is_retrained(cache, corpus, runs):
+    settings = Settings(objective="ce", **{**TINY, "steps": 12})
+    first = pretrain(settings, corpus, progress=False, verbose=False)
+    states = max(cache.glob("runs/*/states.pt"), key=lambda path: path.stat().st_mtime)
+    states.write_bytes(b"not a checkpoint")
+    with pytest.warns(UserWarning, match="training it again"):
+        second = pretrain(settings, corpus, progress=False, verbose=False)
+    assert not second.from_cache and second.checkpoints == first.checkpoints
+
+
+def test_checkpoints_work_as_language_models_for_feature_extraction(runs):
+    lm = runs["ce"].language_model(-1, device="cpu")
+    feats = lm.features(["the movie was great", "the market news"], prompt=" This movie is", cache=False,
+                        progress=False)
+    assert feats.f.shape == (2, TINY["n_embd"]) and np.isfinite(feats.mean).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every indicative word is a single token of the trained BPE
+        ids, tokens = word_tokens(lm, SENTIMENT_WORDS + TOPIC_WORDS)
+    assert all(t.startswith(" ") for t in tokens[:3])
+    with pytest.raises(IndexError, match="3 checkpoints"):
+        runs["ce"].language_model(3)
+
+
+@pytest.mark.parametrize("changes, error, message", [
+    ({"steps": 0}, ValueError, "steps"),
+    ({"objective": "mse"}, ValueError, "objective"),
+    ({"n_checkpoints": 40}, ValueError, "n_checkpoints"),
+    ({"n_embd": 15}, ValueError, "divisible"),
+    ({"vocab_size": 100}, ValueError, "vocab_size"),
+    ({"lr": -1.0}, ValueError, "lr"),
+    ({"batch_size": 2.5}, ValueError, "batch_size"),
+])
+def test_bad_settings_are_refused(changes, error, message):
+    with pytest.raises(error, match=message):
+        Settings(**{**TINY, **changes})
+
+
+def test_a_corpus_too_short_for_one_window_is_refused(cache):
+    short = Corpus(train=["a b c"], held_out=["d e f g h i j k l m n o p q r s t u v"], words={}, dropped=0,
+                   origin="test")
+    with pytest.raises(ValueError, match="too short for one window"):
+        pretrain(Settings(**TINY), short, progress=False, verbose=False)
+
+
+@pytest.mark.parametrize("steps, n", [(600, 8), (2_000, 10), (30, 3), (100, 2), (7, 7), (10, 1)])
+def test_checkpoints_one_early_then_geometric_from_a_tenth(steps, n):
+    chosen = Settings(steps=steps, n_checkpoints=n).checkpoint_steps()
+    assert len(chosen) == n and chosen[-1] == steps and all(a < b for a, b in zip(chosen, chosen[1:]))
+    if n > 2 and steps >= 10 * n:  # room for the spacing: one early checkpoint, the others from steps / 10
+        assert chosen[0] < steps / 10 <= chosen[1] + 0.5
+        ratios = np.diff(np.log(chosen[1:]))
+        assert np.allclose(ratios, ratios.mean(), atol=0.02)
+
+
+def test_book_settings_follow_the_sizes(monkeypatch):
+    monkeypatch.setenv("LMTHEORY_QUICK", "1")
+    quick = book_settings("quad")
+    monkeypatch.setenv("LMTHEORY_QUICK", "0")
+    full = book_settings("quad", seed=3)
+    assert quick.objective == full.objective == "quad" and full.seed == 3
+    assert quick.steps < full.steps and quick.n_checkpoints >= 6
+    with pytest.raises(TypeError, match="Settings"):
+        pretrain({"objective": "ce"})

@@ -1,0 +1,164 @@
+"""Student copies of every chapter, and the site configuration with solutions hidden.
+
+    python tools/student_copies.py DEST             student copy of every chapter into DEST/
+    python tools/student_copies.py --config OUT     _config.yml with hide_solutions on, for `make book-student`
+
+A student copy is the chapter with every region between ``### BEGIN SOLUTION`` and
+``### END SOLUTION`` replaced by one line (indented like the region) that raises
+``NotImplementedError("exercise <label>: ...")``, every ``{solution}`` block removed from the
+markdown, the check cells kept, and no outputs. The label is that of the nearest ``{exercise}``
+above the cell, so a student who runs all cells stops at the first exercise not done yet, and a
+grader tells "not attempted" (NotImplementedError) from "wrong" (lmtheory.exercises.ExerciseError).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from setup_cell import ROOT, notebooks  # noqa: E402
+from strip_outputs import strip  # noqa: E402
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+_EXERCISE_LABEL = re.compile(r"\{exercise\}[^\n]*\n(?:\s*:[\w-]+:[^\n]*\n)*?\s*:label:\s*(\S+)")
+_FENCE = re.compile(r"^(\s*)(`{3,}|:{3,})\{solution\}")
+
+
+def stub_solutions(source: str, label: str, where: str = "cell") -> tuple[str, int]:
+    """``source`` with each solution region replaced by a ``raise NotImplementedError`` line.
+
+    Returns ``(new source, number of regions)``. Raises ValueError, naming ``where``, for a region
+    that is nested or not closed, or an END without a BEGIN.
+    """
+    out, regions, inside = [], 0, False
+    for line in source.splitlines():
+        marker = line.strip()
+        if marker == BEGIN:
+            if inside:
+                raise ValueError(f"{where}: {BEGIN} inside another solution region")
+            inside, regions = True, regions + 1
+            indent = line[: len(line) - len(line.lstrip())]
+            out.append(f'{indent}raise NotImplementedError("exercise {label}: replace this line with your solution")')
+        elif marker == END:
+            if not inside:
+                raise ValueError(f"{where}: {END} without a {BEGIN} before it")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError(f"{where}: {BEGIN} is never closed by {END}")
+    return "\n".join(out), regions
+
+
+def remove_solution_blocks(markdown: str, where: str = "cell") -> tuple[str, int]:
+    """``markdown`` without its ``{solution}`` directives (backtick or colon fences).
+
+    Returns ``(new text, number of blocks removed)``; raises ValueError for an unclosed block or for
+    gated solutions (``{solution-start}``), which the student copies do not support.
+    """
+    if "{solution-start}" in markdown:
+        raise ValueError(f"{where}: gated solutions ({{solution-start}}) are not supported; use a {{solution}} block")
+    out, removed, closing = [], 0, None
+    for line in markdown.splitlines():
+        if closing is None:
+            match = _FENCE.match(line)
+            if match:
+                closing, removed = match.group(2), removed + 1
+            else:
+                out.append(line)
+        elif line.strip() == closing:
+            closing = None
+    if closing is not None:
+        raise ValueError(f"{where}: a {{solution}} block is never closed by {closing}")
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip("\n"), removed
+
+
+def student_notebook(nb, name: str = "notebook"):
+    """A student copy of ``nb`` (not modified): stubs for solutions, no solution blocks, no outputs.
+
+    Returns ``(copy, counts)`` with counts ``{"exercises", "stubs", "solutions removed"}``.
+    """
+    nb = copy.deepcopy(nb)
+    cells, label = [], None
+    counts = {"exercises": 0, "stubs": 0, "solutions removed": 0}
+    for i, cell in enumerate(nb.cells):
+        where = f"{name}, cell {i}"
+        if cell.cell_type == "markdown":
+            labels = _EXERCISE_LABEL.findall(cell.source)
+            counts["exercises"] += len(labels)
+            label = labels[-1] if labels else label
+            cell.source, removed = remove_solution_blocks(cell.source, where)
+            counts["solutions removed"] += removed
+            if not cell.source.strip():
+                continue
+        elif cell.cell_type == "code" and BEGIN in cell.source:
+            if label is None:
+                raise ValueError(f"{where}: a solution region comes before any {{exercise}} with a :label:")
+            cell.source, regions = stub_solutions(cell.source, label, where)
+            counts["stubs"] += regions
+            tags = [t for t in cell.metadata.get("tags", []) if t not in ("hide-input", "remove-input")]
+            if tags:
+                cell.metadata["tags"] = tags
+            else:
+                cell.metadata.pop("tags", None)
+        cells.append(cell)
+    nb.cells = cells
+    strip(nb)
+    return nb, counts
+
+
+def write_student_copies(dest: Path, paths: list[Path] | None = None) -> dict[str, dict]:
+    """Write the student copy of every chapter (default: every notebook under book/) into ``dest``."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    report = {}
+    for path in paths or notebooks():
+        nb, counts = student_notebook(nbformat.read(path, as_version=4), path.name)
+        nbformat.write(nb, dest / path.name)
+        report[path.name] = counts
+    return report
+
+
+def write_student_config(out: Path, source: Path = ROOT / "_config.yml", *, execute: bool = True) -> Path:
+    """Write ``source`` (the book's _config.yml) with sphinx-exercise's ``hide_solutions`` on to ``out``.
+
+    ``execute=False`` also turns notebook execution off (a quick render check of the pages).
+    """
+    config = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
+    sphinx = config.setdefault("sphinx", {})
+    sphinx.setdefault("config", {})["hide_solutions"] = True
+    # jupyter-book resolves local extensions relative to the config file, which now lives elsewhere
+    for name, folder in (sphinx.get("local_extensions") or {}).items():
+        sphinx["local_extensions"][name] = str((Path(source).parent / folder).resolve())
+    if not execute:
+        config.setdefault("execute", {})["execute_notebooks"] = "off"
+    config["title"] = f"{config.get('title', 'lmtheory')} (solutions hidden)"
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("# Written by tools/student_copies.py --config from _config.yml: do not edit.\n"
+                   + yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return out
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[0] == "--config":
+        print(f"wrote {write_student_config(Path(argv[1]))}")
+        return 0
+    if len(argv) != 1 or argv[0].startswith("-"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    dest = Path(argv[0])
+    for name, counts in write_student_copies(dest).items():
+        print(f"{dest / name}: {counts['exercises']} exercises, {counts['stubs']} code stubs, "
+              f"{counts['solutions removed']} solutions removed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
