@@ -57,7 +57,7 @@ from .offline import cache_dir
 from .threads import single_thread
 
 __all__ = ["OBJECTIVES", "Settings", "Checkpoint", "Run", "book_settings", "ce_loss", "quad_loss",
-           "train_tokenizer", "encode_corpus", "pretrain", "TRAIN_VERSION", "EOS"]
+           "quad_score", "quad_yardsticks", "train_tokenizer", "encode_corpus", "pretrain", "TRAIN_VERSION", "EOS"]
 
 OBJECTIVES = ("ce", "quad")
 #: Part of every cache key: raise it whenever training changes.
@@ -287,6 +287,23 @@ def quad_loss(features: torch.Tensor, Phi: torch.Tensor, targets: torch.Tensor) 
 _LOSSES = {"ce": ce_loss, "quad": quad_loss}
 
 
+def quad_score(predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean Quad loss of prediction vectors ``q`` given directly: ``-q_w + 1/2 ||q||^2``.
+
+    A model's Quad loss is this score of ``q = Phi^T f``, and ``-q_w + 1/2 ||q||^2 = 1/2 ||q - e_w||^2 - 1/2``
+    with ``e_w`` the one-hot vector of the next token: Quad is a squared error between the logits and
+    the next token (half the Brier score, minus 1/2). So any vector in ``R^V`` can be scored, for
+    example a probability distribution. Shapes: ``predictions (n, V)``, ``targets (n,)`` -> scalar.
+    """
+    if predictions.dim() != 2 or targets.shape != predictions.shape[:1]:
+        raise ValueError(f"predictions of shape {tuple(predictions.shape)} and targets of shape "
+                         f"{tuple(targets.shape)} do not match: expected (n, V) and (n,)")
+    if targets.dtype not in (torch.int64, torch.int32):
+        raise TypeError(f"targets must hold integer token ids, got dtype {targets.dtype}")
+    linear = predictions.gather(1, targets[:, None].long()).squeeze(1)
+    return (0.5 * (predictions * predictions).sum(-1) - linear).mean()
+
+
 def _check_loss_inputs(features, Phi, targets) -> None:
     if Phi.dim() != 2 or features.shape[-1] != Phi.shape[0]:
         raise ValueError(f"features of shape {tuple(features.shape)} do not match Phi of shape "
@@ -457,13 +474,19 @@ def _losses(model, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, t
     return features, model.lm_head.weight.T, windows[:, 1:]
 
 
+def _held_out_windows(held_ids: torch.Tensor, settings: Settings) -> torch.Tensor:
+    """The non-overlapping held-out windows every checkpoint is scored on, shape (n, block_size + 1)."""
+    T = settings.block_size
+    n = max(1, min(settings.eval_tokens, len(held_ids) - 1) // T)
+    return torch.stack([held_ids[i * T: i * T + T + 1] for i in range(n)])
+
+
 @torch.no_grad()
 def _evaluate(model, held_ids: torch.Tensor, settings: Settings, where) -> tuple[float, float]:
     """Held-out cross-entropy and Quad loss per token, on non-overlapping windows."""
     model.eval()
-    T = settings.block_size
-    n = max(1, min(settings.eval_tokens, len(held_ids) - 1) // T)
-    windows = torch.stack([held_ids[i * T: i * T + T + 1] for i in range(n)])
+    windows = _held_out_windows(held_ids, settings)
+    n = len(windows)
     totals = np.zeros(2)
     for batch in windows.split(64):
         features, Phi, targets = _losses(model, batch.to(where))
@@ -518,6 +541,66 @@ def _train(settings: Settings, tokenizer, train_ids, held_ids, where, progress: 
             states.append({k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()})
     bar.close()
     return Run(settings, checkpoints, states, tokenizer, seconds, where.type, corpus="")
+
+
+@torch.no_grad()
+def quad_yardsticks(ce_run: Run, quad_run: Run, corpus: Corpus | None = None, *, index: int = -1) -> dict:
+    """Held-out Quad loss of three next-token predictors, on the windows the checkpoints were scored on.
+
+    * ``"unigram"``: the same vector at every position, the token frequencies of the training text
+      (what a model knows before it reads the context);
+    * ``"quad model"``: ``q = Phi^T f`` of ``quad_run`` at checkpoint ``index`` (its own Quad loss);
+    * ``"ce model's probabilities"``: ``q = softmax(Phi^T f)`` of ``ce_run`` at checkpoint ``index``,
+      the cross-entropy model's next-token distribution scored as a prediction vector.
+
+    The Quad loss is a squared error (:func:`quad_score`), so the three are on one scale: how far the
+    Quad model got from the unigram level towards what the cross-entropy model's distribution achieves.
+
+    Parameters
+    ----------
+    ce_run, quad_run : Run
+        Runs with objectives ``"ce"`` and ``"quad"`` on the same corpus, tokenizer and block size.
+    corpus : Corpus, optional
+        Default ``load_corpus(ce_run.settings.source)``; pass the corpus the runs were trained on.
+    index : int
+        The checkpoint of both runs (default: the last).
+
+    Returns
+    -------
+    dict
+        The three losses above (floats), and ``"positions"``, the number of held-out positions.
+    """
+    from . import device as best_device
+
+    for run, objective in ((ce_run, "ce"), (quad_run, "quad")):
+        if not isinstance(run, Run) or run.settings.objective != objective:
+            raise ValueError(f"expected a Run trained with objective {objective!r}, got "
+                             f"{getattr(getattr(run, 'settings', None), 'objective', type(run).__name__)!r}")
+    shared = ("source", "vocab_size", "block_size", "eval_tokens")
+    differ = [name for name in shared if getattr(ce_run.settings, name) != getattr(quad_run.settings, name)]
+    if differ:
+        raise ValueError(f"the two runs differ in {', '.join(differ)}: they must share corpus, tokenizer and "
+                         f"held-out windows ({', '.join(shared)})")
+    corpus = corpus if corpus is not None else load_corpus(ce_run.settings.source, verbose=False)
+    train_ids, held_ids = encode_corpus(corpus, ce_run.tokenizer)
+    windows = _held_out_windows(held_ids, ce_run.settings)
+    unigram = torch.bincount(train_ids, minlength=len(ce_run.tokenizer)).double()
+    unigram = (unigram / unigram.sum()).float()
+    where = best_device()
+    models = {name: run.model(index).to(where) for name, run in (("ce", ce_run), ("quad", quad_run))}
+    totals = {"unigram": 0.0, "quad model": 0.0, "ce model's probabilities": 0.0}
+    for batch in windows.split(16):
+        targets = batch[:, 1:].reshape(-1).to(where)
+        logits = {}
+        for name, model in models.items():
+            features, Phi, _ = _losses(model, batch.to(where))
+            logits[name] = features.reshape(-1, features.shape[-1]) @ Phi
+        n = len(targets)
+        totals["unigram"] += n * float(quad_score(unigram.to(where).expand(n, -1), targets))
+        totals["quad model"] += n * float(quad_score(logits["quad"], targets))
+        totals["ce model's probabilities"] += n * float(quad_score(torch.softmax(logits["ce"], -1), targets))
+    positions = windows[:, 1:].numel()
+    return {**{name: total / positions for name, total in totals.items()}, "positions": positions}
 
 
 # ---------------------------------------------------------------- the run cache

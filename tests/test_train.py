@@ -10,7 +10,8 @@ from lmtheory import core
 from lmtheory.corpus import Corpus
 from lmtheory.data import SENTIMENT_WORDS, TOPIC_WORDS
 from lmtheory.features import word_tokens
-from lmtheory.train import Settings, book_settings, ce_loss, pretrain, quad_loss
+from lmtheory.train import (Settings, book_settings, ce_loss, encode_corpus, pretrain, quad_loss, quad_score,
+                            quad_yardsticks)
 
 WORDS = ("the movie was great and the plot was boring but the actors were happy . the market and the company "
          "reported strong business news about technology and sports . a sad story with a charming end .").split()
@@ -88,6 +89,57 @@ def test_losses_refuse_mismatched_shapes():
         ce_loss(torch.randn(2, 3), Phi, torch.tensor([0, 1, 2]))
     with pytest.raises(TypeError, match="integer"):
         quad_loss(torch.randn(2, 3), Phi, torch.tensor([0.0, 1.0]))
+
+
+def test_quad_is_a_squared_error_between_logits_and_the_next_token():
+    g = torch.Generator().manual_seed(1)
+    for _ in range(20):
+        d, V, n = 4, 9, 6
+        Phi, f = torch.randn(d, V, generator=g, dtype=torch.float64), torch.randn(n, d, generator=g, dtype=torch.float64)
+        targets = torch.randint(0, V, (n,), generator=g)
+        q = f @ Phi
+        squared_error = 0.5 * ((q - torch.nn.functional.one_hot(targets, V)) ** 2).sum(-1).mean() - 0.5
+        assert float(quad_score(q, targets)) == pytest.approx(float(squared_error), abs=1e-12)
+        assert float(quad_loss(f, Phi, targets)) == pytest.approx(float(squared_error), abs=1e-12)
+        p = torch.softmax(q, -1)  # a distribution scores between -1/2 and 1/2
+        assert -0.5 <= float(quad_score(p, targets)) <= 0.5
+
+
+def test_quad_score_refuses_mismatched_shapes():
+    with pytest.raises(ValueError, match=r"\(n, V\) and \(n,\)"):
+        quad_score(torch.randn(3, 5), torch.tensor([0, 1]))
+    with pytest.raises(TypeError, match="integer"):
+        quad_score(torch.randn(2, 5), torch.tensor([0.0, 1.0]))
+
+
+def test_quad_yardsticks_on_one_scale(runs, corpus):
+    sticks = quad_yardsticks(runs["ce"], runs["quad"], corpus)
+    # the Quad model's entry is its own held-out Quad loss, on the same windows as the checkpoint's
+    assert sticks["quad model"] == pytest.approx(runs["quad"].checkpoints[-1].held_out_quad, rel=1e-4, abs=1e-6)
+    train_ids, held_ids = encode_corpus(corpus, runs["ce"].tokenizer)
+    unigram = torch.bincount(train_ids, minlength=len(runs["ce"].tokenizer)).double()
+    unigram /= unigram.sum()
+    T = TINY["block_size"]
+    n = min(TINY["eval_tokens"], len(held_ids) - 1) // T
+    targets = torch.cat([held_ids[i * T + 1: i * T + T + 1] for i in range(n)])
+    assert sticks["positions"] == len(targets)
+    by_hand = float(0.5 * (unigram ** 2).sum() - unigram[targets].mean())
+    assert sticks["unigram"] == pytest.approx(by_hand, rel=1e-5)
+    assert -0.5 <= sticks["ce model's probabilities"] <= 0.5
+    first = quad_yardsticks(runs["ce"], runs["quad"], corpus, index=0)
+    assert first["quad model"] == pytest.approx(runs["quad"].checkpoints[0].held_out_quad, rel=1e-4, abs=1e-6)
+    assert first["unigram"] == sticks["unigram"]
+
+
+def test_quad_yardsticks_refuse_runs_that_do_not_match(runs, corpus):
+    with pytest.raises(ValueError, match="objective 'ce'"):
+        quad_yardsticks(runs["quad"], runs["quad"], corpus)
+    with pytest.raises(ValueError, match="objective 'quad'"):
+        quad_yardsticks(runs["ce"], "a run", corpus)
+    other = pretrain(Settings(objective="quad", **{**TINY, "block_size": 8, "steps": 4}), corpus, progress=False,
+                     verbose=False)
+    with pytest.raises(ValueError, match="differ in block_size"):
+        quad_yardsticks(runs["ce"], other, corpus)
 
 
 @pytest.mark.parametrize("objective", ["ce", "quad"])
