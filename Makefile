@@ -5,7 +5,8 @@
 #   make test        unit tests, hygiene checks, every notebook under nbmake, and the book build
 #   make offline     fetch the offline language model and datasets (done by book/test when offline)
 #   make student DEST=folder   student copies of every chapter (solutions replaced by stubs) in folder
-#   make book-student          the site with solutions hidden, into _build/student/_build/html
+#   make book-student          make book, then the student edition of the site (outputs kept, no solutions),
+#                              into _build/student/_build/html
 #   make notebooks   regenerate every chapter's setup cell and strip outputs (before committing)
 #   make clean       remove build outputs (keeps .venv)
 #
@@ -57,10 +58,10 @@ DEST ?= student
 student: $(STAMP)
 	$(PY) tools/student_copies.py "$(DEST)"
 
-book-student: $(STAMP) $(OFFLINE_STAMP)
-	$(PY) tools/student_copies.py --config _build/student/_config.yml
-	$(VENV)/bin/jupyter-book build . --config _build/student/_config.yml --path-output _build/student $(JB_FLAGS)
-	@echo "The book with solutions hidden is in $(CURDIR)/_build/student/_build/html/index.html"
+book-student: book
+	$(PY) tools/student_copies.py --site _build/student/src _build/jupyter_execute/book
+	$(VENV)/bin/jupyter-book build _build/student/src --path-output _build/student $(JB_FLAGS)
+	@echo "The student edition (no solutions) is in $(CURDIR)/_build/student/_build/html/index.html"
 
 test: $(STAMP) $(OFFLINE_STAMP)
 	@echo "Testing (LMTHEORY_QUICK=$(LMTHEORY_QUICK), HF_HUB_OFFLINE=$(or $(HF_HUB_OFFLINE),unset))"

@@ -1,9 +1,10 @@
 """Student copies (tools/student_copies.py): no solution code survives, checks are kept, a copy runs
-to its first exercise and stops there with NotImplementedError, and the site with solutions hidden
-renders."""
+to its first exercise and stops there with NotImplementedError, and the student edition of the site
+shows the outputs and no solution."""
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import re
 import subprocess
@@ -14,6 +15,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+from conftest import jupyter_book
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "book").glob("*.ipynb"))
@@ -124,22 +127,30 @@ def test_student_copy_runs_to_its_first_stub(copies, monkeypatch):
     assert all(c.get("execution_count") for c in ran), "a cell before the first stub did not run"
 
 
-def test_site_with_hidden_solutions_renders(tmp_path):
-    """Build the book with hide_solutions (execution off, so it is quick): exercises are on the pages,
-    solutions are not; the instructors' page is there."""
-    config = student_copies.write_student_config(tmp_path / "_config.yml", execute=False)
-    out = tmp_path / "site"
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    result = subprocess.run([str(jupyter_book), "build", str(ROOT), "--config", str(config), "--path-output",
-                             str(out), "--builder", "html", "--keep-going"],
-                            capture_output=True, text=True, cwd=ROOT)
+def test_student_edition_shows_outputs_but_no_solution(built_book, tmp_path):
+    """`make book-student`: the site built from the executed chapters as student copies, without
+    executing again. Every chapter page keeps its figures and the stubs, and shows no line of a code
+    solution, no worked solution and no check output (which would print the expected answer)."""
+    src = tmp_path / "src"
+    student_copies.write_student_site(src, built_book / "jupyter_execute" / "book")
+    result = subprocess.run([jupyter_book(), "build", str(src), "--path-output", str(tmp_path), "--builder", "html",
+                             "-W", "-n", "--keep-going"], capture_output=True, text=True, cwd=ROOT)
     log = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)
-    # without execution, labels that only outputs define (figures) are missing: no -W -n here; the
-    # strict build of the same configuration is `make book-student`
-    assert result.returncode == 0 and "build succeeded" in log, log[-6000:]
-    html = out / "_build" / "html"
-    assert (html / "book" / "instructors.html").is_file()
+    assert result.returncode == 0 and "build succeeded." in log, log[-6000:]
+    site = tmp_path / "_build" / "html" / "book"
+    assert "not executed again" in (site / "execution_report.html").read_text(encoding="utf-8")
     for path in CHAPTERS:
-        page = (html / "book" / f"{path.stem}.html").read_text(encoding="utf-8")
+        page = (site / f"{path.stem}.html").read_text(encoding="utf-8")
+        text = {line.strip() for line in html.unescape(re.sub(r"<[^>]+>", "", page)).splitlines()}
         assert re.search(r'class="[^"]*\bexercise\b', page), f"{path.stem}: no exercise on the page"
-        assert not re.search(r'class="[^"]*\bsolution\b', page), f"{path.stem}: a solution is on the page"
+        assert not re.search(r'class="[^"]*\bsolution\b', page), f"{path.stem}: a worked solution is on the page"
+        shown = sorted(line for line in _solution_only_lines(nbformat.read(path, as_version=4)) if line in text)
+        assert not shown, f"{path.stem}: solution code on the page: {shown}"
+        assert not any(line.startswith("correct: ") for line in text), f"{path.stem}: a check's output is on the page"
+        assert "NotImplementedError" in page, f"{path.stem}: the exercise stubs are missing"
+        assert "<img" in page, f"{path.stem}: the figures are missing"
+
+
+def test_student_edition_needs_the_executed_chapters(tmp_path):
+    with pytest.raises(FileNotFoundError, match="build the book first"):
+        student_copies.write_student_site(tmp_path / "src", tmp_path / "nothing")

@@ -1,7 +1,7 @@
-"""Student copies of every chapter, and the site configuration with solutions hidden.
+"""Student copies of every chapter, and the student edition of the site.
 
-    python tools/student_copies.py DEST             student copy of every chapter into DEST/
-    python tools/student_copies.py --config OUT     _config.yml with hide_solutions on, for `make book-student`
+    python tools/student_copies.py DEST                    student copy of every chapter into DEST/
+    python tools/student_copies.py --site OUT EXECUTED     the student edition's book folder, for `make book-student`
 
 A student copy is the chapter with every region between ``### BEGIN SOLUTION`` and
 ``### END SOLUTION`` replaced by one line (indented like the region) that raises
@@ -9,12 +9,19 @@ A student copy is the chapter with every region between ``### BEGIN SOLUTION`` a
 markdown, the check cells kept, and no outputs. The label is that of the nearest ``{exercise}``
 above the cell, so a student who runs all cells stops at the first exercise not done yet, and a
 grader tells "not attempted" (NotImplementedError) from "wrong" (lmtheory.exercises.ExerciseError).
+
+The student edition of the site is built from the chapters as ``make book`` executed them (folder
+EXECUTED, ``_build/jupyter_execute/book``), each turned into its student copy with the outputs kept
+up to the exercises, so the figures and numbers are on the pages while no solution is: neither the
+code between the markers, nor a worked solution, nor the output of a check cell (which prints the
+expected value). It is built without executing anything again.
 """
 
 from __future__ import annotations
 
 import copy
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -79,8 +86,12 @@ def remove_solution_blocks(markdown: str, where: str = "cell") -> tuple[str, int
     return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip("\n"), removed
 
 
-def student_notebook(nb, name: str = "notebook"):
+def student_notebook(nb, name: str = "notebook", *, keep_outputs: bool = False):
     """A student copy of ``nb`` (not modified): stubs for solutions, no solution blocks, no outputs.
+
+    With ``keep_outputs`` (for an executed ``nb``), the outputs of the code cells before the first
+    exercise are kept and those from the first exercise on are cleared: they belong to solutions
+    and to check cells, which print the expected answers.
 
     Returns ``(copy, counts)`` with counts ``{"exercises", "stubs", "solutions removed"}``.
     """
@@ -109,7 +120,14 @@ def student_notebook(nb, name: str = "notebook"):
                 cell.metadata.pop("tags", None)
         cells.append(cell)
     nb.cells = cells
-    strip(nb)
+    if keep_outputs:
+        first = next((i for i, c in enumerate(cells) if c.cell_type == "markdown" and _EXERCISE_LABEL.search(c.source)),
+                     len(cells))
+        for cell in cells[first:]:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+    else:
+        strip(nb)
     return nb, counts
 
 
@@ -125,10 +143,48 @@ def write_student_copies(dest: Path, paths: list[Path] | None = None) -> dict[st
     return report
 
 
+STUDENT_REPORT = """# Execution report
+
+This is the student edition of the book. Its pages show the outputs of the instructors' build of
+the site (`make book`), without the exercises' solutions and checks, and were not executed again:
+the run time of each chapter is on the execution report of that build and on the page
+{doc}`instructors`.
+"""
+
+
+def write_student_site(out: Path, executed: Path) -> Path:
+    """Write the student edition's book folder into ``out`` (replaced if it exists).
+
+    ``executed`` holds the chapters as the book build executed them (``_build/jupyter_execute/book``
+    after ``make book``). Each becomes its student copy with outputs kept before the exercises
+    (:func:`student_notebook`); the other pages and ``_toc.yml`` are copied, the execution report
+    is replaced by a note, and ``_config.yml`` has solutions hidden and execution off. Returns the
+    path of that ``_config.yml``; build with ``jupyter-book build OUT``.
+    """
+    out, executed = Path(out), Path(executed)
+    chapters = notebooks()
+    missing = [path.name for path in chapters if not (executed / path.name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{executed} has no executed copy of {', '.join(missing)}: build the book first "
+                                f"(make book writes them to _build/jupyter_execute/book)")
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "book").mkdir(parents=True)
+    shutil.copy(ROOT / "_toc.yml", out / "_toc.yml")
+    for path in (ROOT / "book").iterdir():
+        if path.is_file() and path.suffix != ".ipynb":
+            shutil.copy(path, out / "book" / path.name)
+    (out / "book" / "execution_report.md").write_text(STUDENT_REPORT, encoding="utf-8")
+    for path in chapters:
+        nb, _ = student_notebook(nbformat.read(executed / path.name, as_version=4), path.name, keep_outputs=True)
+        nbformat.write(nb, out / "book" / path.name)
+    return write_student_config(out / "_config.yml", execute=False)
+
+
 def write_student_config(out: Path, source: Path = ROOT / "_config.yml", *, execute: bool = True) -> Path:
     """Write ``source`` (the book's _config.yml) with sphinx-exercise's ``hide_solutions`` on to ``out``.
 
-    ``execute=False`` also turns notebook execution off (a quick render check of the pages).
+    ``execute=False`` also turns notebook execution off (the student edition shows saved outputs).
     """
     config = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
     sphinx = config.setdefault("sphinx", {})
@@ -147,8 +203,8 @@ def write_student_config(out: Path, source: Path = ROOT / "_config.yml", *, exec
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) == 2 and argv[0] == "--config":
-        print(f"wrote {write_student_config(Path(argv[1]))}")
+    if len(argv) == 3 and argv[0] == "--site":
+        print(f"wrote the student edition's book folder: {write_student_site(Path(argv[1]), Path(argv[2])).parent}")
         return 0
     if len(argv) != 1 or argv[0].startswith("-"):
         print(__doc__, file=sys.stderr)
