@@ -178,22 +178,19 @@ def write_student_site(out: Path, executed: Path) -> Path:
     for path in chapters:
         nb, _ = student_notebook(nbformat.read(executed / path.name, as_version=4), path.name, keep_outputs=True)
         nbformat.write(nb, out / "book" / path.name)
-    return write_student_config(out / "_config.yml", execute=False)
+    return write_student_config(out / "_config.yml")
 
 
-def write_student_config(out: Path, source: Path = ROOT / "_config.yml", *, execute: bool = True) -> Path:
-    """Write ``source`` (the book's _config.yml) with sphinx-exercise's ``hide_solutions`` on to ``out``.
-
-    ``execute=False`` also turns notebook execution off (the student edition shows saved outputs).
-    """
+def write_student_config(out: Path, source: Path = ROOT / "_config.yml") -> Path:
+    """Write ``source`` (the book's _config.yml) to ``out`` with sphinx-exercise's ``hide_solutions`` on
+    and notebook execution off (the student edition shows the outputs saved in its notebooks)."""
     config = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
     sphinx = config.setdefault("sphinx", {})
     sphinx.setdefault("config", {})["hide_solutions"] = True
     # jupyter-book resolves local extensions relative to the config file, which now lives elsewhere
     for name, folder in (sphinx.get("local_extensions") or {}).items():
         sphinx["local_extensions"][name] = str((Path(source).parent / folder).resolve())
-    if not execute:
-        config.setdefault("execute", {})["execute_notebooks"] = "off"
+    config.setdefault("execute", {})["execute_notebooks"] = "off"
     config["title"] = f"{config.get('title', 'lmtheory')} (solutions hidden)"
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
