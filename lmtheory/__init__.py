@@ -13,11 +13,12 @@ import numpy as np
 import torch
 
 from . import bounds, core, offline, plotting, sizes, synthetic, widgets
+from .prose import glue
 from .checks import check_number
 
 __version__ = "0.1.0"
 
-__all__ = ["setup", "device", "bounds", "core", "data", "features", "models", "plotting", "probe", "sizes",
+__all__ = ["setup", "device", "glue", "bounds", "core", "data", "features", "models", "plotting", "probe", "sizes",
            "synthetic", "train", "corpus", "quadratic", "widgets", "__version__"]
 
 #: Modules with heavy imports (scikit-learn, transformers), loaded on first use: ``lmtheory.probe``.
