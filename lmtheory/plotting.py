@@ -5,16 +5,27 @@ from __future__ import annotations
 import matplotlib as mpl
 import numpy as np
 
-__all__ = ["use_book_style", "fit_loglog_slope", "COLORS"]
+__all__ = ["use_book_style", "fit_loglog_slope", "COLORS", "KIND_LABELS"]
 
 #: Colours by role, used the same way in every chapter.
 COLORS = {
     "bound": "#444444",
-    "adversarial": "#d62728",
+    "adversarial": "#d62728",  # error kinds of synthetic.eps_optimal_model
+    "margin": "#ff7f0e",
     "random": "#1f77b4",
+    "orthogonal": "#17becf",
     "tau": "#2ca02c",
     "fixed": "#d62728",
     "refit": "#9467bd",
+}
+
+
+#: How figures name the error kinds of ``synthetic.eps_optimal_model``.
+KIND_LABELS = {
+    "adversarial": "adversary (reads labels)",
+    "margin": "label-free adversary",
+    "random": "random",
+    "orthogonal": "orthogonal (constructed)",
 }
 
 

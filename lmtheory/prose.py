@@ -29,11 +29,32 @@ def _plain(value):
     return value
 
 
+class _Quiet:
+    """Mixin: a value that a notebook does not echo when a cell ends with ``glue(...)``."""
+
+    def _ipython_display_(self):
+        pass
+
+
+class _QuietFloat(_Quiet, float):
+    pass
+
+
+class _QuietInt(_Quiet, int):
+    pass
+
+
+class _QuietStr(_Quiet, str):
+    pass
+
+
 def glue(name: str, value):
     """Store ``value`` under ``name`` for the book's markdown, without showing it; return ``value``.
 
     ``name`` must be an identifier (by convention ``chN_what``); ``value`` a number or a short string.
     Numbers keep full precision: the markdown chooses the format (``{glue:text}`ch4_tau:.3f```).
+    The value comes back as a plain ``float``, ``int`` or ``str`` (a subclass that a notebook does not
+    echo, so a cell may end with ``glue(...)``).
     """
     if not (isinstance(name, str) and name.isidentifier()):
         raise ValueError(f"a glue name must be an identifier such as 'ch4_tau', got {name!r}")
@@ -44,9 +65,10 @@ def glue(name: str, value):
         from IPython import get_ipython
         from IPython.display import display
     except ImportError:  # plain Python: nothing reads glued values there
-        return value
+        return plain
     if get_ipython() is not None:
         text = plain if isinstance(plain, str) else repr(plain)
         display({_PREFIX + "text/plain": text}, raw=True,
                 metadata={"scrapbook": {"name": name, "mime_prefix": _PREFIX}})
-    return value
+    quiet = {bool: None, int: _QuietInt, float: _QuietFloat, str: _QuietStr}[type(plain)]
+    return value if quiet is None else quiet(plain)

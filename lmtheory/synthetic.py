@@ -7,7 +7,7 @@ Expectations over contexts are exact sums, so the excess cross-entropy ``eps`` o
 
 >>> world = make_world(seed=0)
 >>> task = make_task(world, B=8.0, gamma=0.5)
->>> model = eps_optimal_model(world, 0.01, kind="adversarial", task=task)
+>>> model = eps_optimal_model(world, 0.01, kind="margin", task=task)
 >>> abs(model.eps - 0.01) / 0.01 < 0.01
 True
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -42,11 +43,15 @@ __all__ = [
     "eps_optimal_model",
     "evaluate",
     "sweep",
+    "error_path",
+    "gap_expansion",
+    "random_error_terms",
     "PERTURBATIONS",
 ]
 
 DTYPE = torch.float64
-PERTURBATIONS = ("random", "adversarial")
+PERTURBATIONS = ("random", "orthogonal", "margin", "adversarial")
+TASK_KINDS = ("orthogonal", "margin", "adversarial")  # the kinds that are built against a task
 
 
 def _generator(seed: int) -> torch.Generator:
@@ -95,12 +100,14 @@ class World:
         """Next-word distributions ``p_f(s)``: (N, d) -> (N, V)."""
         return self.log_predict(f).exp()
 
+    @cached_property
+    def _kl_opt(self) -> torch.Tensor:
+        """``KL(p*(s) || p_{f_opt}(s))`` per context, (N,): zero in a realizable world."""
+        return kl_divergence(self.p_star, self.log_predict(self.f_opt))
+
     def excess_loss(self, f: torch.Tensor) -> float:
         """``L(f, Phi) - L*(Phi)`` in nats: how far features ``f`` (N, d) are from the best for ``Phi``."""
-        gap = kl_divergence(self.p_star, self.log_predict(f)) - kl_divergence(
-            self.p_star, self.log_predict(self.f_opt)
-        )
-        return float(self.p_L @ gap)
+        return float(self.p_L @ (kl_divergence(self.p_star, self.log_predict(f)) - self._kl_opt))
 
     def excess_loss_any(self, log_p: torch.Tensor) -> float:
         """``L(p) - L* = E_{s ~ p_L} KL(p*(s) || p(s))`` in nats, for any LM given by ``log p`` (N, V)."""
@@ -425,23 +432,37 @@ def _score_gradients(world: World, task: Task) -> torch.Tensor:
     return (p * task.v) @ world.Phi.T - (p @ task.v)[:, None] * (p @ world.Phi.T)
 
 
+def _first_order(world: World, task: Task) -> torch.Tensor:
+    """How the task's fixed-classifier loss moves, at first order, when ``f_opt`` moves: (N, d).
+
+    Moving ``f(s)`` by ``t u(s)`` changes ``l_T(p_f, v)`` by ``t sum_s <first_order(s), u(s)> + O(t^2)``.
+    """
+    p = world.predict(world.f_opt)
+    slope = task.p_T * (torch.sigmoid(p @ task.v + task.b) - task.q)
+    return slope[:, None] * _score_gradients(world, task)
+
+
 def _direction(world: World, kind: str, task: Task | None, seed: int) -> torch.Tensor:
     """Per-context perturbation directions (N, d), scaled to ``E_{p_L} ||direction||^2 = 1``."""
-    if kind == "adversarial" and task is None:
-        raise ValueError("kind='adversarial' needs the task it works against: pass task=...")
-    if kind == "random":
+    if kind in TASK_KINDS and task is None:
+        raise ValueError(f"kind={kind!r} needs the task it works against: pass task=...")
+    if kind in ("random", "orthogonal"):
         direction = torch.randn(world.n_contexts, world.dim, generator=_generator(seed), dtype=DTYPE)
-        if task is not None:
-            # Remove the one component that changes the task's loss at first order. With infinitely
-            # many contexts a random direction has none; with N of them it keeps about 1/sqrt(N d).
-            p = world.predict(world.f_opt)
-            slope = task.p_T * (torch.sigmoid(p @ task.v + task.b) - task.q)
-            first_order = slope[:, None] * _score_gradients(world, task)
-            direction = direction - (direction * first_order).sum() / first_order.pow(2).sum() * first_order
+        if kind == "orthogonal":
+            # Project out the one component that changes the task's loss at first order: an error
+            # invisible to the task's classifier to first order, a construction, not random errors.
+            first = _first_order(world, task)
+            direction = direction - (direction * first).sum() / first.pow(2).sum() * first
     else:
-        label = torch.sign(task.q - 0.5)
-        weight = task.p_T / world.p_L  # spend the error where the task looks
-        direction = -(label * weight)[:, None] * _score_gradients(world, task)
+        # Push each context's score towards the wrong side, where the task looks (weight p_T / p_L).
+        # "adversarial" reads the side from the label; "margin" only from the context, through the
+        # sign of the task's classifier on the true distribution, so it carries no label.
+        if kind == "adversarial":
+            side = torch.sign(task.q - 0.5)
+        else:
+            side = torch.sign(world.p_star @ task.v + task.b)
+        weight = task.p_T / world.p_L
+        direction = -(side * weight)[:, None] * _score_gradients(world, task)
     norm = float(world.p_L @ direction.pow(2).sum(-1)) ** 0.5
     if norm == 0:
         raise ValueError(f"the {kind!r} direction is zero in this world: no model can move along it")
@@ -468,11 +489,17 @@ def eps_optimal_model(
     ----------
     eps : float, >= 0
         The excess cross-entropy to reach, in nats.
-    kind : {"random", "adversarial"}
-        ``"random"``: a random direction per context; given a ``task``, less the single component
-        that would change the task's loss at first order (what a random direction keeps of it
-        shrinks like 1/sqrt(N d)). ``"adversarial"``: against each context's label in ``task``,
-        along the gradient of its classifier's score, weighted by ``p_T / p_L``.
+    kind : {"random", "orthogonal", "margin", "adversarial"}
+        ``"random"``: an independent Gaussian direction per context; no task needed. Its first-order
+        effect on a task averages out only partly over the N contexts, so the fixed classifier's gap
+        grows like ``sqrt(eps / N)`` at small eps and like ``eps`` past a crossover near ``1 / N``.
+        ``"orthogonal"``: a random direction less the single component that would change ``task``'s
+        loss at first order (a construction: errors invisible to the task to first order; gap ~ eps).
+        ``"margin"``: the label-free adversary: every context's score under the task's classifier
+        moves towards the decision boundary (the side read from ``sign(v^T p*(s) + b)``), along the
+        gradient of the score, weighted by ``p_T / p_L``. ``"adversarial"``: the same against each
+        context's label; the direction then carries the labels, so a classifier refitted on its
+        features can read them back and go below tau: use it only with the task's fixed classifier.
     """
     eps = check_number(eps, "eps", low=0)
     check_choice(kind, "perturbation kind", PERTURBATIONS)
@@ -520,19 +547,44 @@ def eps_optimal_model(
     return Model(f, world.predict(f), value, mid, kind)
 
 
-@single_thread()
-def evaluate(world: World, task: Task, eps: float, kind: str = "adversarial", *, seed: int = 0) -> dict:
-    """Everything one point of the eps slider shows.
+def _eps_true(world: World, model: Model) -> float:
+    """``L(p_f) - L*``, the excess over the truth (Theorem 1's eps); equals ``model.eps`` when realizable."""
+    return world.excess_loss_any(world.log_predict(model.f))
 
-    Returns a dict with ``eps`` (reached), ``bound``, ``tau``, ``loss_fixed`` (the task's classifier
-    on ``p_f``), ``loss_refit`` (a classifier refitted on ``Phi p_f``), and ``kind``.
+
+@single_thread()
+def evaluate(world: World, task: Task, eps: float, kind: str = "margin", *, seed: int = 0) -> dict:
+    """Everything one point of the eps slider shows, with each bound from the eps its theorem is about.
+
+    Builds ``eps_optimal_model(world, eps, kind)`` (``eps = L(f, Phi) - L*(Phi)``) and returns a dict:
+
+    * ``kind``, ``eps`` (reached, against ``L*(Phi)``), ``eps_true`` (``L(p_f) - L*``, against the
+      truth; the same number in a realizable world), ``tau``;
+    * ``loss_fixed``: the task's own classifier on ``p_f``; ``loss_refit``: a classifier refitted on
+      the conditional mean features ``Phi p_f``;
+    * ``bound_thm1 = tau + sqrt(2 B^2 eps_true / gamma)`` (Theorem 1, any LM: bounds ``loss_fixed``);
+    * ``bound_thm2 = tau + sqrt(2 B^2 eps / gamma)`` (Theorem 2: bounds ``loss_refit`` and
+      ``loss_fixed``), NaN when the task is not natural w.r.t. Phi, for which it does not apply;
+    * ``bound``: the tightest bound that applies to ``loss_fixed`` (Theorem 2's when the task is natural
+      w.r.t. Phi, since ``eps <= eps_true``), and ``theorem`` (1 or 2), which one.
+
+    With ``kind="adversarial"`` the features carry the labels, so ``loss_refit`` may fall below tau;
+    the label-free ``"margin"`` adversary (the default) does not have this leak.
     """
     model = eps_optimal_model(world, eps, kind, task=task, seed=seed)
+    eps_true = _eps_true(world, model)
+    thm1 = float(task.bound(eps_true))
+    thm2 = float(task.bound(model.eps)) if task.phi_natural else math.nan  # eps <= eps_true: never looser
+    theorem = 2 if task.phi_natural else 1
     return {
         "kind": kind,
         "eps": model.eps,
+        "eps_true": eps_true,
         "tau": task.tau,
-        "bound": task.bound(model.eps),
+        "bound_thm1": thm1,
+        "bound_thm2": thm2,
+        "bound": thm2 if theorem == 2 else thm1,
+        "theorem": theorem,
         "loss_fixed": task.loss_fixed(model.p),
         "loss_refit": task.loss_refit(conditional_mean(model.p, world.Phi)),
     }
@@ -543,10 +595,86 @@ def sweep(
     world: World,
     task: Task,
     eps_grid,
-    kinds=PERTURBATIONS,
+    kinds=("margin", "random"),
     *,
     seed: int = 0,
 ) -> pd.DataFrame:
     """:func:`evaluate` over a grid of eps and perturbation kinds; one row per (kind, eps)."""
-    rows = [evaluate(world, task, eps, kind, seed=seed) for kind in kinds for eps in eps_grid]
+    grid = _check_eps_grid(eps_grid)
+    rows = [evaluate(world, task, eps, kind, seed=seed) for kind in kinds for eps in grid]
     return pd.DataFrame(rows)
+
+
+@single_thread()
+def error_path(world: World, task: Task, kind: str, eps_grid, *, seed: int = 0) -> pd.DataFrame:
+    """The fixed classifier's gap along one error direction, at about the excess losses ``eps_grid``.
+
+    Cheaper than :func:`sweep` (no root search, no refit): the features move to
+    ``f_opt + t u`` with ``t = sqrt(eps / c)``, where ``c = excess(t) / t^2`` is measured at the smallest
+    eps, and the excess loss actually reached is reported (it drifts from the grid where the excess is
+    no longer quadratic in ``t``). Returns a DataFrame with columns ``eps``, ``t``, ``gap``
+    (``l_T(p_f, v) - tau``, which can be negative), one row per grid point.
+    """
+    check_choice(kind, "perturbation kind", PERTURBATIONS)
+    grid = _check_eps_grid(eps_grid)
+    direction = _direction(world, kind, task, seed)
+    t0 = 1e-3
+    curvature = world.excess_loss(world.f_opt + t0 * direction) / t0**2
+    rows = []
+    for eps in grid:
+        t = math.sqrt(eps / curvature)
+        f = world.f_opt + t * direction
+        rows.append({"eps": world.excess_loss(f), "t": t, "gap": task.loss_fixed(world.predict(f)) - task.tau})
+    return pd.DataFrame(rows)
+
+
+def gap_expansion(eps, gap) -> tuple[float, float, float]:
+    """Fit ``gap = a1 sqrt(eps) + a2 eps`` (first- and second-order terms); return ``(a1, a2, crossover)``.
+
+    ``crossover = (a1 / a2)^2`` is the eps where the two terms are equal: below it the gap grows like
+    ``sqrt(eps)``, above it like ``eps``. The fit is a straight line of ``gap / sqrt(eps)`` against
+    ``sqrt(eps)``; use eps small enough that higher orders do not matter. Shapes: ``(n,)``, ``(n,)``.
+    """
+    eps, gap = np.asarray(eps, dtype=float), np.asarray(gap, dtype=float)
+    if eps.shape != gap.shape or eps.ndim != 1 or len(eps) < 2:
+        raise ValueError(f"eps and gap must be 1-D of the same length >= 2, got shapes {eps.shape} and {gap.shape}")
+    if not (eps > 0).all():
+        raise ValueError(f"eps must be positive, got {eps[~(eps > 0)][0]:g}")
+    a2, a1 = np.polyfit(np.sqrt(eps), gap / np.sqrt(eps), 1)
+    return float(a1), float(a2), float((a1 / a2) ** 2)
+
+
+def _check_eps_grid(eps_grid) -> np.ndarray:
+    """``eps_grid`` as a 1-D float array of values >= 0, or a ValueError that names it."""
+    try:
+        grid = np.asarray(eps_grid, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"eps_grid must be a list of numbers, got {eps_grid!r}") from None
+    if grid.ndim != 1 or grid.size == 0:
+        raise ValueError(f"eps_grid must be a non-empty list of numbers, got {eps_grid!r}")
+    if not (grid >= 0).all():
+        raise ValueError(f"eps_grid must hold values >= 0, got {grid[~(grid >= 0)][0]:g}")
+    return grid
+
+
+@single_thread()
+def random_error_terms(world: World, task: Task) -> dict:
+    """The typical fixed-classifier gap of random errors, ``gap ~ a1 sqrt(eps) + a2 eps``, predicted.
+
+    ``a1_rms``: the root mean square, over random Gaussian directions, of the first-order coefficient
+    (to leading order in 1/N: ``sqrt(sum_s ||g(s)||^2 / d) / sqrt(c)``, with ``g`` the loss's first-order
+    sensitivity per context and ``c = E_{p_L} tr Cov_{p(s)}(phi) / (2d)`` the excess loss's curvature);
+    it falls like ``1/sqrt(N)``. ``a2``: the second-order coefficient, measured along three orthogonal
+    directions at ``eps = 1e-4`` (where the first order is zero by construction) and averaged. ``crossover``:
+    ``(a1_rms / a2)^2``, the eps above which the ``eps`` term wins; it falls like ``1/N``.
+    Returns a dict with these three numbers and ``n_contexts``.
+    """
+    first = _first_order(world, task)
+    p = world.predict(world.f_opt)
+    mean = p @ world.Phi.T
+    trace = (p * world.Phi.pow(2).sum(0)).sum(-1) - mean.pow(2).sum(-1)  # tr Cov_{p(s)}(phi), (N,)
+    curvature = float(world.p_L @ trace) / (2 * world.dim)
+    a1 = math.sqrt(float(first.pow(2).sum()) / world.dim / curvature)
+    ortho = [error_path(world, task, "orthogonal", [1e-4], seed=seed) for seed in range(3)]
+    a2 = float(np.mean([float(o["gap"].iloc[0] / o["eps"].iloc[0]) for o in ortho]))
+    return {"n_contexts": world.n_contexts, "a1_rms": a1, "a2": a2, "crossover": (a1 / a2) ** 2}

@@ -21,11 +21,11 @@ from matplotlib.ticker import NullLocator
 
 from . import synthetic
 from .checks import check_number
-from .plotting import COLORS
+from .plotting import COLORS, KIND_LABELS
 
 __all__ = ["cached_task", "cached_sweep", "draw_eps_panels", "eps_figure", "eps_strip", "eps_explorer"]
 
-KINDS = ("adversarial", "random")
+KINDS = ("margin", "random")  # the label-free adversary (its refit is honest) and random errors
 GRID_POINTS = 12  # eps values per curve: enough for a picture, cheap to redo when gamma or B moves
 _label = "synthetic world: N = {0.n_contexts} contexts, V = {0.vocab_size} words, d = {0.dim}".format
 _TASKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # world -> {(B, gamma): Task}
@@ -72,13 +72,14 @@ def cached_sweep(world, task, kinds=KINDS, eps_range=(1e-5, 1e-1), n_grid: int =
 
 
 def draw_eps_panels(ax_gap, ax_loss, world, task, eps: float, *, kinds=KINDS, eps_range=(1e-5, 1e-1),
-                    n_grid: int = GRID_POINTS, shown: str = "adversarial", legend: bool = True) -> dict:
+                    n_grid: int = GRID_POINTS, shown: str = "margin", legend: bool = True) -> dict:
     """Draw the eps explorer's two panels on two given matplotlib axes.
 
     Left (``ax_gap``, log-log over ``eps_range``): the bound's gap ``sqrt(2 B^2 eps / gamma)`` and the
-    gaps ``l_T(p_f, v) - tau`` of the task's fixed classifier for each of ``kinds`` (a cached sweep),
-    stars at ``eps``. Right (``ax_loss``), at ``eps`` for the kind ``shown``: tau, the loss with the
-    classifier fixed, refitted on ``Phi p_f``, and the bound (nats). Returns ``synthetic.evaluate``'s
+    gaps ``|l_T(p_f, v) - tau|`` of the task's fixed classifier for each of ``kinds`` (a cached sweep;
+    hollow markers where the gap is negative, i.e. the error helped the classifier), stars at ``eps``.
+    Right (``ax_loss``), at ``eps`` for the kind ``shown``: tau, the loss with the classifier fixed,
+    refitted on ``Phi p_f``, and the bound that applies, named by its theorem (nats). Returns ``synthetic.evaluate``'s
     dict at ``eps``, the one new computation. Example: ``draw_eps_panels(ax1, ax2, world, task, 1e-3)``.
     """
     table = cached_sweep(world, task, kinds, eps_range, n_grid)
@@ -86,9 +87,10 @@ def draw_eps_panels(ax_gap, ax_loss, world, task, eps: float, *, kinds=KINDS, ep
     grid = np.geomspace(*eps_range, 100)
     ax_gap.loglog(grid, task.bound(grid) - task.tau, color=COLORS["bound"], label="bound − τ")
     for kind, rows in table.groupby("kind", sort=False):
-        gap = rows["loss_fixed"] - rows["tau"]  # a log axis shows positive gaps only
-        ax_gap.loglog(rows["eps"][gap > 0], gap[gap > 0], "o-", ms=2.5, lw=1.2, color=COLORS[kind],
-                      label=f"{kind} (fixed $v$)")
+        gap = (rows["loss_fixed"] - rows["tau"]).to_numpy()
+        ax_gap.loglog(rows["eps"], np.abs(gap), "-", lw=1.2, color=COLORS[kind], label=f"{KIND_LABELS[kind]}, |gap|" + " (hollow: < 0)" * bool((gap < 0).any()))
+        ax_gap.scatter(rows["eps"], np.abs(gap), s=9, edgecolors=COLORS[kind], zorder=3,
+                       facecolors=np.where(gap > 0, COLORS[kind], "white"))
     point = synthetic.evaluate(world, task, eps, shown)
     ax_gap.axvline(point["eps"], color="0.4", lw=0.8, ls=":")
     ax_gap.plot(point["eps"], point["bound"] - task.tau, "*", ms=10, color=COLORS["bound"])
@@ -102,7 +104,8 @@ def draw_eps_panels(ax_gap, ax_loss, world, task, eps: float, *, kinds=KINDS, ep
         ax_gap.legend(loc="lower right")
     values = [task.tau, point["loss_fixed"], point["loss_refit"], point["bound"]]
     top = max(1.0, 1.15 * max(values[:3]))  # the bound often leaves the picture: clip it, say so
-    bars = ax_loss.bar(["$\\tau$", "fixed $v$", "refit on $\\Phi p_f$", "bound"], np.minimum(values, top),
+    bars = ax_loss.bar(["$\\tau$", "fixed $v$", "refit on $\\Phi p_f$", f"bound\n(Thm {point['theorem']})"],
+                       np.minimum(values, top),
                        color=[COLORS["tau"], COLORS[shown], COLORS["refit"], COLORS["bound"]], width=0.65)
     for bar, value in zip(bars, values):
         ax_loss.text(bar.get_x() + bar.get_width() / 2, min(value, top), f"{value:.3f}" + " ↑" * (value > top),
@@ -110,13 +113,13 @@ def draw_eps_panels(ax_gap, ax_loss, world, task, eps: float, *, kinds=KINDS, ep
     ax_loss.axhline(math.log(2), color="0.4", lw=0.8, ls="--")
     ax_loss.text(-0.4, math.log(2), "coin flip, log 2", fontsize=7, va="bottom", color="0.3")
     ax_loss.set(ylim=(0, top * 1.08), ylabel="task loss (nats)")
-    ax_loss.set_title(f"at ε = {point['eps']:.1e} ({shown})", y=1.0)
+    ax_loss.set_title(f"at ε = {point['eps']:.1e} ({KIND_LABELS[shown]})", y=1.0)
     ax_loss.tick_params(axis="x", labelsize=8)
     return point
 
 
 def eps_figure(world, eps: float = 1e-3, gamma: float = 0.5, B: float = 8.0, *, task=None, kinds=KINDS,
-               eps_range=(1e-5, 1e-1), n_grid: int = GRID_POINTS, shown: str = "adversarial") -> Figure:
+               eps_range=(1e-5, 1e-1), n_grid: int = GRID_POINTS, shown: str = "margin") -> Figure:
     """The eps explorer's picture for one setting, as a static figure.
 
     Parameters
@@ -143,7 +146,7 @@ def eps_figure(world, eps: float = 1e-3, gamma: float = 0.5, B: float = 8.0, *, 
 
 
 def eps_strip(world, settings, *, kinds=KINDS, eps_range=(1e-5, 1e-1), n_grid: int = GRID_POINTS,
-              shown: str = "adversarial") -> Figure:
+              shown: str = "margin") -> Figure:
     """Small multiples of :func:`eps_figure`: one column per setting, its two panels stacked.
 
     ``settings`` is a list of dicts with keys ``eps``, ``gamma``, ``B`` (defaults 1e-3, 0.5, 8.0).

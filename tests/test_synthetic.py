@@ -32,10 +32,15 @@ def instances():
     return out
 
 
+_MODELS = {}  # task -> its models, built once and shared by the theorem tests
+
+
 def models(world, task):
-    for kind in synthetic.PERTURBATIONS:
-        for eps in EPS_GRID:
-            yield synthetic.eps_optimal_model(world, eps, kind, task=task, seed=3)
+    """Models of every perturbation kind at every eps of EPS_GRID, against ``task``."""
+    if task not in _MODELS:
+        _MODELS[task] = [synthetic.eps_optimal_model(world, eps, kind, task=task, seed=3)
+                         for kind in synthetic.PERTURBATIONS for eps in EPS_GRID]
+    return _MODELS[task]
 
 
 @pytest.mark.parametrize("realizable", [True, False])
@@ -91,7 +96,7 @@ def test_theorem_1_any_lm(instances):
             eps_any = world.excess_loss_any(model.p.log())
             assert task.loss_fixed(model.p) <= task.bound(eps_any) + 1e-12
             checked += 1
-    assert checked == len(instances) * len(EPS_GRID) * 2
+    assert checked == len(instances) * len(EPS_GRID) * len(synthetic.PERTURBATIONS)
 
 
 def test_theorem_1_proof_steps(instances):
@@ -207,19 +212,142 @@ def test_coverage_of_tilted_distribution_is_exact_and_refined_is_larger():
         assert synthetic.refined_coverage(world.p_L, p_T, h) >= gamma * (1 - 1e-9)
 
 
-def test_slopes_adversarial_half_random_one():
+@pytest.fixture(scope="module")
+def default():
+    """Chapter 4's default world and task."""
     world = synthetic.make_world(seed=0)
-    task = synthetic.make_task(world, B=8.0, gamma=0.5)
-    grid = np.logspace(-5, -2, 8)
-    table = synthetic.sweep(world, task, grid)
-    slopes = {}
-    for kind, rows in table.groupby("kind"):
-        gaps = rows.loss_fixed - rows.tau
-        assert (gaps > 0).all()
-        assert (rows.loss_fixed <= rows.bound).all() and (rows.loss_refit <= rows.bound).all()
-        slopes[kind] = fit_loglog_slope(rows.eps, gaps)
-    assert abs(slopes["adversarial"] - 0.5) < 0.1
-    assert abs(slopes["random"] - 1.0) < 0.1
+    return world, synthetic.make_task(world, B=8.0, gamma=0.5)
+
+
+def small_eps_path(world, task, kind, seed=0):
+    """The fixed classifier's gap over small eps (1e-8 .. 1e-6) and the log-log slope of |gap|."""
+    path = synthetic.error_path(world, task, kind, np.geomspace(1e-8, 1e-6, 5), seed=seed)
+    return path, fit_loglog_slope(path["eps"], path["gap"].abs())
+
+
+@pytest.mark.parametrize("kind", ["adversarial", "margin"])
+def test_adversaries_have_slope_one_half(default, kind):
+    path, slope = small_eps_path(*default, kind)
+    assert (path["gap"] > 0).all() and abs(slope - 0.5) < 0.05
+    table = synthetic.sweep(*default, np.geomspace(1e-5, 1e-2, 6), kinds=(kind,))
+    assert abs(fit_loglog_slope(table.eps, table.loss_fixed - table.tau) - 0.5) < 0.1
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_truly_random_errors_have_slope_one_half_at_small_eps(default, seed):
+    """sqrt(eps / N) at small eps: the first-order term survives the average over N contexts."""
+    _, slope = small_eps_path(*default, "random", seed=seed)
+    assert abs(slope - 0.5) < 0.05
+
+
+def test_orthogonal_errors_have_slope_one(default):
+    """With the first-order term projected out only the eps term is left, at every eps."""
+    for grid in (np.geomspace(1e-8, 1e-6, 4), np.geomspace(1e-4, 1e-2, 4)):
+        path = synthetic.error_path(*default, "orthogonal", grid)
+        assert (path["gap"] > 0).all() and abs(fit_loglog_slope(path["eps"], path["gap"]) - 1) < 0.05
+
+
+def test_random_errors_are_milder_by_about_sqrt_n_not_hundreds(default):
+    """In the default world (N = 400) the adversarial gap is 10-25 times the typical random one."""
+    adversarial, _ = small_eps_path(*default, "adversarial")
+    terms = synthetic.random_error_terms(*default)
+    a1_adversarial = float((adversarial["gap"] / np.sqrt(adversarial["eps"])).iloc[0])
+    assert 8 < a1_adversarial / terms["a1_rms"] < 30
+    for seed in range(3):  # and each random direction's own gap is of that typical size
+        path, _ = small_eps_path(*default, "random", seed=seed)
+        ratio = float(path["gap"].abs().iloc[0] / adversarial["gap"].iloc[0])
+        assert 1 / 200 < ratio < 1 / 3
+
+
+def test_random_error_terms_predict_the_typical_first_order_coefficient(default):
+    """a1_rms is the root mean square over random directions of the fitted first-order coefficient."""
+    world, task = default
+    grid = np.geomspace(1e-7, 1e-3, 5)
+    fitted = [synthetic.gap_expansion(*synthetic.error_path(world, task, "random", grid, seed=s)[["eps", "gap"]].T.values)
+              for s in range(24)]
+    rms = math.sqrt(np.mean([a1**2 for a1, _, _ in fitted]))
+    terms = synthetic.random_error_terms(world, task)
+    assert abs(rms / terms["a1_rms"] - 1) < 0.35  # 24 draws: the root mean square is known to ~15%
+    assert all(abs(a2 / terms["a2"] - 1) < 0.3 for _, a2, _ in fitted)
+    assert any(a1 < 0 for a1, _, _ in fitted)  # a random error can even help the task's classifier
+
+
+def test_crossover_moves_left_about_like_one_over_n():
+    """a1 ~ 1/sqrt(N); the crossover (a1 / a2)^2 falls a little slower than 1/N, as a2 drifts down with N."""
+    crossovers = []
+    for n in (100, 400, 1600, 6400):
+        world = synthetic.make_world(n_contexts=n, seed=0)
+        crossovers.append(synthetic.random_error_terms(world, synthetic.make_task(world, B=8.0, gamma=0.5))["crossover"])
+    assert all(a > b for a, b in zip(crossovers, crossovers[1:]))
+    assert -1.3 < fit_loglog_slope([100, 400, 1600, 6400], crossovers) < -0.6
+
+
+def test_gap_expansion_recovers_planted_terms():
+    eps = np.geomspace(1e-6, 1e-2, 7)
+    a1, a2, crossover = synthetic.gap_expansion(eps, -0.02 * np.sqrt(eps) + 0.3 * eps)
+    assert math.isclose(a1, -0.02, rel_tol=1e-9) and math.isclose(a2, 0.3, rel_tol=1e-9)
+    assert math.isclose(crossover, (0.02 / 0.3) ** 2, rel_tol=1e-9)
+
+
+DEFAULT_WORLDS = [(realizable, phi_natural, gamma) for realizable in (True, False) for phi_natural in (True, False)
+                  for gamma in (1.0, 0.5)]
+
+
+@pytest.fixture(scope="module")
+def default_sweeps():
+    """Sweeps of the label-free and the label-based adversary on the default worlds, all task types."""
+    out = []
+    for realizable, phi_natural, gamma in DEFAULT_WORLDS:
+        world = synthetic.make_world(seed=0, realizable=realizable)
+        task = synthetic.make_task(world, B=8.0, gamma=gamma, phi_natural=phi_natural)
+        table = synthetic.sweep(world, task, np.geomspace(1e-5, 1e-1, 5), kinds=("margin", "adversarial", "random"))
+        out.append((world, task, table))
+    return out
+
+
+LABEL_FREE_TOLERANCE = 0.015  # nats: tau constrains ||v||_inf <= B, a refit does not (0.012 at eps = 0 here)
+
+
+def test_label_free_adversary_refit_never_beats_tau(default_sweeps):
+    for world, task, table in default_sweeps:
+        refit = table[table.kind == "margin"].loss_refit
+        assert (refit >= task.tau - LABEL_FREE_TOLERANCE).all() or not task.phi_natural
+        # and never below the refit on the truth's own features, Phi p* (eps = 0)
+        assert (refit >= task.loss_refit(world.p_star @ world.Phi.T) - 2e-3).all()
+
+
+def test_margin_adversary_uses_no_label(default):
+    """Flipping every label (q -> 1 - q) leaves the label-free direction unchanged."""
+    world, task = default
+    flipped = synthetic.Task(p_T=task.p_T, q=1 - task.q, v=task.v, b=task.b, lam=task.lam, B=task.B,
+                             tau=task.tau, gamma=task.gamma)
+    margin = synthetic.eps_optimal_model(world, 1e-3, "margin", task=task)
+    assert torch.equal(margin.f, synthetic.eps_optimal_model(world, 1e-3, "margin", task=flipped).f)
+    adversarial = synthetic.eps_optimal_model(world, 1e-3, "adversarial", task=task)
+    assert not torch.allclose(adversarial.f, synthetic.eps_optimal_model(world, 1e-3, "adversarial", task=flipped).f)
+
+
+def test_printed_bounds_apply_and_hold(default_sweeps):
+    """Each bound uses its theorem's eps; none is violated; Theorem 2 only for Phi-natural tasks."""
+    for world, task, table in default_sweeps:
+        assert (table.loss_fixed <= table.bound_thm1 + 1e-12).all()
+        assert (table.loss_fixed <= table.bound + 1e-12).all()
+        if task.phi_natural:
+            assert (table.loss_refit <= table.bound_thm2 + 1e-12).all()
+            assert (table.theorem == 2).all() and np.allclose(table.bound, table.bound_thm2)
+        else:
+            assert table.bound_thm2.isna().all() and (table.theorem == 1).all()
+        excess_over_truth = world.excess_loss_any(world.log_predict(world.f_opt))
+        assert np.allclose(table.eps_true, table.eps + excess_over_truth, rtol=1e-6, atol=1e-12)
+
+
+def test_old_bound_from_eps_wrt_phi_can_be_violated():
+    """Why eps_true: with eps against L*(Phi) Theorem 1's formula fails for a non-Phi-natural task."""
+    world = synthetic.make_world(seed=0, realizable=False)
+    task = synthetic.make_task(world, B=8.0, gamma=1.0, phi_natural=False)
+    table = synthetic.sweep(world, task, np.geomspace(1e-5, 1e-1, 5), kinds=("margin",))
+    assert (table.loss_fixed > task.bound(table.eps)).any()
+    assert (table.loss_fixed <= table.bound_thm1).all()
 
 
 def test_fit_logistic_matches_scikit_learn():
@@ -258,8 +386,13 @@ def test_sampled_corpus_follows_the_world():
     [
         (lambda w, t: synthetic.eps_optimal_model(w, -0.1, task=t), r"eps = -0.1 is outside the allowed range \[0, inf\]"),
         (lambda w, t: synthetic.eps_optimal_model(w, 1e9, task=t), r"eps = 1e\+09 nats cannot be reached .* allowed: 0 <= eps <="),
-        (lambda w, t: synthetic.eps_optimal_model(w, 0.1, "sideways", task=t), r"unknown perturbation kind 'sideways'; allowed: 'random', 'adversarial'"),
+        (lambda w, t: synthetic.eps_optimal_model(w, 0.1, "sideways", task=t), r"unknown perturbation kind 'sideways'; allowed: 'random', 'orthogonal', 'margin', 'adversarial'"),
         (lambda w, t: synthetic.eps_optimal_model(w, 0.1, "adversarial"), r"needs the task"),
+        (lambda w, t: synthetic.eps_optimal_model(w, 0.1, "margin"), r"kind='margin' needs the task"),
+        (lambda w, t: synthetic.sweep(w, t, []), r"eps_grid must be a non-empty list"),
+        (lambda w, t: synthetic.sweep(w, t, [1e-3, -1.0]), r"eps_grid must hold values >= 0, got -1"),
+        (lambda w, t: synthetic.error_path(w, t, "sideways", [1e-3]), r"unknown perturbation kind 'sideways'"),
+        (lambda w, t: synthetic.gap_expansion([1e-3, 0.0], [1.0, 2.0]), r"eps must be positive, got 0"),
         (lambda w, t: synthetic.make_task(w, B=0.0), r"B = 0.0 is outside the allowed range \(0, inf\]"),
         (lambda w, t: synthetic.make_task(w, gamma=0.0), r"gamma = 0.0 is outside the allowed range \(0, 1\]"),
         (lambda w, t: synthetic.make_task(w, gamma=1.2), r"gamma = 1.2"),
