@@ -20,6 +20,7 @@ expected value). It is built without executing anything again.
 from __future__ import annotations
 
 import copy
+import json
 import re
 import shutil
 import sys
@@ -177,8 +178,26 @@ def write_student_site(out: Path, executed: Path) -> Path:
     (out / "book" / "execution_report.md").write_text(STUDENT_REPORT, encoding="utf-8")
     for path in chapters:
         nb, _ = student_notebook(nbformat.read(executed / path.name, as_version=4), path.name, keep_outputs=True)
+        restore_glue(nb, executed / f"{path.stem}.glue.json")
         nbformat.write(nb, out / "book" / path.name)
     return write_student_config(out / "_config.yml")
+
+
+def restore_glue(nb, glue_file: Path) -> None:
+    """Put back the values a chapter glued (``lmtheory.glue``) as outputs of its first code cell.
+
+    The book build moves glued values out of the executed notebook into ``<chapter>.glue.json``; the
+    student edition, built without executing, reads them from the notebook, so its prose keeps its
+    numbers. A chapter without glued values has no such file and is left as it is.
+    """
+    if not glue_file.is_file():
+        return
+    first = next(cell for cell in nb.cells if cell.cell_type == "code")
+    for key, output in json.loads(glue_file.read_text(encoding="utf-8")).items():
+        prefix = output["metadata"]["scrapbook"]["mime_prefix"]
+        first.outputs.append(nbformat.v4.new_output(
+            "display_data", data={prefix + mime: value for mime, value in output["data"].items()},
+            metadata=output["metadata"]))
 
 
 def write_student_config(out: Path, source: Path = ROOT / "_config.yml") -> Path:
