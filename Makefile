@@ -2,7 +2,7 @@
 #
 #   make book        build the site into _build/html, executing every chapter (quick sizes)
 #   make book-full   the same with the full sizes (LMTHEORY_QUICK=0), as published
-#   make test        unit tests, hygiene checks, every notebook under nbmake, and the book build
+#   make test        unit tests, hygiene checks, and the book build, which runs every chapter once
 #   make offline     fetch the offline language model and datasets (done by book/test when offline)
 #   make student DEST=folder   student copies of every chapter (solutions replaced by stubs) in folder
 #   make book-student          make book, then the student edition of the site (outputs kept, no solutions),

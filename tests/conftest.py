@@ -1,5 +1,8 @@
 """Shared by the tests: the book's table of contents, its Colab launch URLs, and ONE build of the
-whole book per test session (the `html` fixture), used by the build test and the browser test.
+whole book per test session. That build is also the run of every chapter that the tests check
+(tests/test_chapters.py): jupyter-book executes each notebook alone, in a fresh kernel, in its own
+folder, so each chapter runs once per test session, not once for a notebook test and again for the
+book.
 
 Set ``LMTHEORY_BUILT_BOOK`` to the ``_build`` folder of a book you already built (``make book``
 writes ``./_build``) to check that build instead of building again.
@@ -12,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -70,25 +74,45 @@ def jupyter_book() -> str:
     return found
 
 
+@dataclass
+class BookBuild:
+    """One run of ``jupyter-book build``: its ``_build`` folder, exit status and log (colours removed)."""
+
+    folder: Path
+    returncode: int
+    log: str
+
+    @property
+    def succeeded(self) -> bool:
+        # Sphinx ends with "build succeeded, N warnings." when anything warned; -W makes that fail too
+        return self.returncode == 0 and "build succeeded." in self.log
+
+
 @pytest.fixture(scope="session")
-def built_book(tmp_path_factory) -> Path:
-    """The ``_build`` folder of one full build of the book (quick sizes unless LMTHEORY_QUICK says
-    otherwise), executed once per session; it holds ``html/`` and ``jupyter_execute/``."""
+def book_build(tmp_path_factory) -> BookBuild:
+    """One full build of the book (quick sizes unless LMTHEORY_QUICK says otherwise), executing every
+    chapter, whether or not it succeeds: the chapter tests read each chapter's run from it."""
     given = os.environ.get("LMTHEORY_BUILT_BOOK")
     if given:
         folder = Path(given).resolve()
         assert (folder / "html" / "index.html").is_file(), f"LMTHEORY_BUILT_BOOK={given}: no html/index.html there"
-        return folder
+        return BookBuild(folder, 0, "build succeeded. (LMTHEORY_BUILT_BOOK: built before the tests)")
     out = tmp_path_factory.mktemp("book")
     env = dict(os.environ, LMTHEORY_QUICK=os.environ.get("LMTHEORY_QUICK", "1"))
     cmd = [jupyter_book(), "build", str(ROOT), "--path-output", str(out),
            "--builder", "html", "-W", "-n", "--keep-going"]
     result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     log = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)  # drop colours
-    assert result.returncode == 0, f"jupyter-book build failed ({result.returncode}):\n{log[-8000:]}"
-    # Sphinx ends with "build succeeded, N warnings." when anything warned
-    assert "build succeeded." in log, f"the build warned:\n{log[-8000:]}"
-    return out / "_build"
+    return BookBuild(out / "_build", result.returncode, log)
+
+
+@pytest.fixture(scope="session")
+def built_book(book_build) -> Path:
+    """The ``_build`` folder of the session's build, which must have succeeded without a warning; it
+    holds ``html/`` and ``jupyter_execute/``."""
+    assert book_build.succeeded, (f"jupyter-book build failed or warned (exit status {book_build.returncode}):\n"
+                                  f"{book_build.log[-8000:]}")
+    return book_build.folder
 
 
 @pytest.fixture(scope="session")
