@@ -11,6 +11,11 @@ token** (section 6 of ``NOTES.md``):
   (over the full vocabulary, not renormalised); ``logits = log p + log Z(f(s))``, and ``log Z`` is
   returned too.
 
+A yardstick for ``Phi p_f(s)``: :func:`random_projection` draws a random matrix ``A`` of the shape
+and Frobenius norm of ``Phi``, and ``A p_f(s)`` (``probs @ A.T``) is a ``d``-dimensional summary of
+``p_f(s)`` that knows nothing of the model's embeddings (chapter 7 computes it next to ``Phi p_f(s)``
+and stores it in :attr:`Features.projected`).
+
 How. Texts are tokenised once and sorted by length, and neighbours form a batch, so padding wastes
 little. Padding is on the right and no attention mask is passed: in a causal model a real token
 attends only to earlier tokens, which are all real, so pads cannot change it. The output layer is
@@ -40,7 +45,7 @@ from tqdm.auto import tqdm
 
 from .offline import cache_dir
 
-__all__ = ["Features", "extract_features", "word_tokens", "MAX_LENGTH"]
+__all__ = ["Features", "extract_features", "word_tokens", "random_projection", "MAX_LENGTH"]
 
 #: The protocol's token limit per text (prompt included).
 MAX_LENGTH = 512
@@ -69,8 +74,11 @@ class Features:
         Which model and prompt produced them (for figure labels).
     vocab_size : int
         V, the size of the vocabulary that ``mean`` averages over.
+    projected : ndarray, shape (n, m), or None
+        ``A p_f(s)`` for a random ``m x V`` matrix ``A`` (see :func:`random_projection`), when the code
+        that built these features was given one; :func:`extract_features` leaves it None.
 
-    Example: ``feats.f.shape`` -> ``(800, 576)``; ``feats.label`` -> ``"smollm2-135m-offline, 800 texts, ..."``.
+    Example: ``feats.f.shape`` -> ``(800, 576)``; ``feats.label`` -> ``"SmolLM2-135M-Instruct-Q4_1, 800 texts, ..."``.
     """
 
     f: np.ndarray
@@ -82,6 +90,7 @@ class Features:
     model: str
     prompt: str
     vocab_size: int
+    projected: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -153,6 +162,42 @@ def word_tokens(lm, words) -> tuple[list[int], tuple[str, ...]]:
         warnings.warn(f"dropped {len(dropped)} word(s) with no single-token variant (' w' or 'w') in "
                       f"{lm.name!r}: {dropped}", stacklevel=2)
     return ids, tuple(tokens)
+
+
+def random_projection(lm, dim: int | None = None, *, seed: int = 0) -> torch.Tensor:
+    """A random ``dim x V`` matrix ``A``: ``A p_f(s)`` summarises the next-word distribution in ``dim`` numbers.
+
+    ``Phi p_f(s)`` is one particular linear map of ``p_f(s)`` to ``R^d``, made of the model's own word
+    embeddings; ``A p_f(s)`` is a map of the same shape chosen at random, a yardstick for how much the
+    embeddings matter. The entries are independent Gaussians, scaled so that ``A`` has the same
+    Frobenius norm as ``Phi`` (the output embeddings, ``d x V``): the two features are then of
+    comparable size, which matters for a probe on raw features with a fixed grid of ``C``.
+
+    Parameters
+    ----------
+    lm : LanguageModel
+    dim : int, optional
+        Rows of ``A``; default ``d``, the model's feature dimension.
+    seed : int
+        Seed of the draw (a CPU ``torch.Generator``): the same ``A`` on every machine and device.
+
+    Returns
+    -------
+    torch.Tensor, shape (dim, V), float32, on ``lm.device``
+
+    Example: ``A = random_projection(lm); projected = probs @ A.T`` for ``probs`` of shape (n, V).
+    """
+    if dim is None:
+        dim = lm.dim
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+        raise ValueError(f"dim must be a positive integer (rows of A), got {dim!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an integer, got {type(seed).__name__} {seed!r}")
+    weight = lm.model.get_output_embeddings().weight  # (V, d): row w is phi_w
+    vocab = weight.shape[0]
+    generator = torch.Generator().manual_seed(int(seed))
+    a = torch.randn(int(dim), vocab, generator=generator, dtype=torch.float32)
+    return a.mul_(weight.detach().float().norm().cpu() / a.norm()).to(lm.device)
 
 
 def extract_features(lm, texts, prompt: str = "", words=None, *, max_length: int | None = None,
