@@ -27,13 +27,18 @@ SIZES = {
     "intro_probe_test": (100, 500),
     "prefix_texts": (300, 1_500),  # chapter 6: texts whose prefixes are the contexts of the log Z fits
     "prefix_per_text": (12, 16),  # contexts (prefix lengths) drawn per text
+    # Chapters 8 and 9 train nine small GPT-2 models (3 seeds x {cross-entropy, Quad, Quad with Phi
+    # fixed}); the quick column keeps both chapters to a few minutes on two CPU cores, which is why
+    # its models are half as wide (d = 64) as the full ones.
     "lm_steps": (600, 2_000),  # optimiser steps of a small LM trained in chapters 8 and 9
     "lm_batch": (16, 16),  # windows per step
     "lm_block": (64, 128),  # tokens per window (and the model's context length)
     "lm_layers": (2, 3),
-    "lm_width": (128, 128),  # d, the feature dimension
+    "lm_width": (64, 128),  # d, the feature dimension
     "lm_vocab": (4_096, 4_096),  # BPE vocabulary trained on the corpus
-    "lm_checkpoints": (8, 10),  # one early, the others from a tenth of the steps on (chapter 9)
+    "lm_checkpoints": (6, 10),  # one early, the others from a tenth of the steps on (chapter 9)
+    "lm_eval_tokens": (8_192, 32_768),  # held-out tokens scored at every checkpoint (and by the Quad yardsticks)
+    "lm_seeds": (3, 3),  # training seeds per kind of model (each also draws its own probe texts)
 }
 
 

@@ -9,6 +9,25 @@ scored against the next token ``w``:
 * ``"quad"``: Quad ``-f^T phi_w + 1/2 ||Phi^T f||^2`` (:func:`quad_loss`), where the quadratic term is
   computed as ``1/2 f^T (Phi Phi^T) f`` through the d x d Gram matrix, never through V-sized logits.
 
+Phi fixed. With ``Settings(fixed_phi=True)`` the output embeddings ``Phi`` are not learned: they
+are the final ``Phi`` of the cross-entropy run with the same other settings (trained first, or
+loaded from the run cache), rescaled by one number (:func:`fixed_phi`), and kept fixed while
+everything else trains. The input embeddings are then untied from ``Phi`` and learned from the same
+initialisation as in the other runs. The authors' code allows the same (Quad trained against given
+word embeddings): comparing Quad with learned and with fixed ``Phi`` separates what the objective
+asks of the features from how hard it is to learn ``Phi`` and ``f`` together under it.
+
+Why rescale: for a fixed ``Phi`` Quad is not scale-free. With ``c Phi`` in place of ``Phi`` its
+minimiser is ``f* / c``, the same features up to one factor (so the same linear probes), but a
+cross-entropy model's embeddings are many times larger than a fresh initialisation (their logits
+must reach the log-probabilities' range), and a network whose features start at the scale of a
+layer norm's output would spend its first steps shrinking them. :func:`fixed_phi` rescales ``Phi``
+to the root-mean-square entry of a fresh initialisation (GPT-2's ``initializer_range``, 0.02), the
+scale the learned-``Phi`` Quad model starts from; only the directions of the embeddings carry over.
+
+Seeds. ``Settings.seed`` fixes the initialisation and the training windows drawn; runs that differ
+only in their seed show how much a result moves from one run to the next.
+
 Tokenizer: a byte-level BPE with :data:`SIZES` ``lm_vocab`` (4,096) tokens, trained with the
 ``tokenizers`` library on the training documents, not GPT-2's 50,257 tokens. Why: with d = 128 the
 output layer of GPT-2's vocabulary would hold 6.4 million of the model's ~7 million parameters and
@@ -24,7 +43,9 @@ the cross-entropy run. A damaged cache entry is retrained, with a warning.
 
 On the CPU training runs on one thread: the matrices of so small a model are too small to share
 out, and on two cores shared with other work one thread trained 4.5 times faster than two (7,600
-against 1,700 tokens/s for d = 128, 2 layers). A CPU run is therefore deterministic under its seed
+against 1,700 tokens/s for d = 128, 2 layers). :func:`quad_yardsticks` and the feature extraction of
+:func:`probe_run` run on one thread for the same reason (the yardsticks of one d = 64 model pair and
+the features of 400 texts: 4.7 s instead of 42 s). A CPU run is therefore deterministic under its seed
 on any machine with the same library versions; on a GPU it runs in float32 and is repeatable up to
 the GPU's own nondeterminism.
 
@@ -37,6 +58,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import shutil
@@ -57,11 +79,12 @@ from .offline import cache_dir
 from .threads import single_thread
 
 __all__ = ["OBJECTIVES", "Settings", "Checkpoint", "Run", "book_settings", "ce_loss", "quad_loss",
-           "quad_score", "quad_yardsticks", "train_tokenizer", "encode_corpus", "pretrain", "TRAIN_VERSION", "EOS"]
+           "quad_score", "quad_yardsticks", "probe_run", "fixed_phi", "INIT_RMS", "train_tokenizer",
+           "encode_corpus", "pretrain", "TRAIN_VERSION", "EOS"]
 
 OBJECTIVES = ("ce", "quad")
 #: Part of every cache key: raise it whenever training changes.
-TRAIN_VERSION = 2
+TRAIN_VERSION = 3
 EOS = "<|endoftext|>"
 #: Where checkpoints go, as fractions of the steps: one early, the rest geometric from LATE_START.
 EARLY, LATE_START = 1 / 64, 1 / 10
@@ -93,6 +116,10 @@ class Settings:
         Seed of the initialisation and of the windows drawn.
     source : {"hub", "offline"} or None
         Corpus source (see :func:`lmtheory.corpus.load_corpus`); None: the Hub when reachable.
+    fixed_phi : bool
+        Keep ``Phi`` fixed to the final output embeddings of the cross-entropy run with the same
+        other settings (:meth:`phi_source`), rescaled by one number (:func:`fixed_phi`), with untied,
+        learned input embeddings (see the module's notes).
     """
 
     objective: str = "ce"
@@ -111,6 +138,7 @@ class Settings:
     eval_tokens: int = 32_768
     seed: int = 0
     source: str | None = None
+    fixed_phi: bool = False
 
     def __post_init__(self):
         check_choice(self.objective, "objective", OBJECTIVES)
@@ -135,6 +163,21 @@ class Settings:
         check_number(self.seed, "seed", low=0, high=2**32 - 1)
         if self.source is not None:
             check_choice(self.source, "source", ("hub", "offline"))
+        if not isinstance(self.fixed_phi, bool):
+            raise ValueError(f"fixed_phi must be True or False, got {self.fixed_phi!r}")
+
+    def phi_source(self) -> "Settings":
+        """The settings of the cross-entropy run whose final ``Phi`` a ``fixed_phi`` run keeps.
+
+        Example: ``Settings(objective="quad", fixed_phi=True, seed=2).phi_source()`` is
+        ``Settings(objective="ce", seed=2)``.
+        """
+        return dataclasses.replace(self, objective="ce", fixed_phi=False)
+
+    @property
+    def kind(self) -> str:
+        """``"ce"``, ``"quad"`` or ``"quad, fixed Phi"`` (likewise ``"ce, fixed Phi"``): a label for tables."""
+        return f"{self.objective}, fixed Phi" if self.fixed_phi else self.objective
 
     def checkpoint_steps(self) -> list[int]:
         """The steps after which a checkpoint is kept: one early, the rest geometric from ``steps / 10``.
@@ -206,9 +249,13 @@ class Run:
 
     @property
     def name(self) -> str:
-        """A label for figures, e.g. ``'ce GPT-2, 2 layers, d=128, V=4096, 300 steps'``."""
+        """A label for figures, e.g. ``'ce GPT-2, 2 layers, d=128, V=4096, 300 steps, seed 0'``."""
         s = self.settings
-        return f"{s.objective} GPT-2, {s.n_layer} layers, d={s.n_embd}, V={s.vocab_size}, {s.steps} steps"
+        return f"{s.kind} GPT-2, {s.n_layer} layers, d={s.n_embd}, V={s.vocab_size}, {s.steps} steps, seed {s.seed}"
+
+    def Phi(self, index: int = -1) -> torch.Tensor:
+        """The output embeddings at checkpoint ``index`` (default: the last), a CPU tensor of shape (d, V)."""
+        return self.states[self._index(index)]["lm_head.weight"].T
 
     def summary(self) -> str:
         """One line: the model, the tokens it saw, throughput, final held-out losses."""
@@ -244,6 +291,25 @@ class Run:
         return int(index) % n
 
 
+#: Root-mean-square entry of a freshly initialised embedding matrix (GPT-2's ``initializer_range``).
+INIT_RMS = 0.02
+
+
+def fixed_phi(source: Run) -> torch.Tensor:
+    """The ``Phi`` that a ``fixed_phi`` run keeps: ``source``'s final ``Phi``, rescaled to RMS entry :data:`INIT_RMS`.
+
+    ``source`` must be a cross-entropy run without fixed ``Phi``. Returns a CPU tensor of shape (d, V),
+    ``source.Phi() * c`` with ``c = INIT_RMS / rms(source.Phi())`` (see the module's notes for why).
+
+    Example: ``fixed_phi(pretrain(book_settings("ce")))``.
+    """
+    if not isinstance(source, Run) or source.settings.objective != "ce" or source.settings.fixed_phi:
+        raise ValueError(f"the source of a fixed Phi must be a cross-entropy Run with a learned Phi, got "
+                         f"{getattr(getattr(source, 'settings', None), 'kind', type(source).__name__)!r}")
+    phi = source.Phi()
+    return phi * (INIT_RMS / phi.pow(2).mean().sqrt())
+
+
 def book_settings(objective: str = "ce", **changes) -> Settings:
     """The settings chapters 8 and 9 use: sizes from :mod:`lmtheory.sizes` (quick or full), then ``changes``.
 
@@ -251,7 +317,8 @@ def book_settings(objective: str = "ce", **changes) -> Settings:
     """
     base = dict(objective=objective, steps=sizes.size("lm_steps"), batch_size=sizes.size("lm_batch"),
                 block_size=sizes.size("lm_block"), n_layer=sizes.size("lm_layers"), n_embd=sizes.size("lm_width"),
-                vocab_size=sizes.size("lm_vocab"), n_checkpoints=sizes.size("lm_checkpoints"))
+                vocab_size=sizes.size("lm_vocab"), n_checkpoints=sizes.size("lm_checkpoints"),
+                eval_tokens=sizes.size("lm_eval_tokens"))
     return Settings(**{**base, **changes})
 
 
@@ -424,6 +491,9 @@ def pretrain(settings: Settings | None = None, corpus: Corpus | None = None, *, 
         Bad settings (see :class:`Settings`), or a corpus too short for one window of
         ``block_size + 1`` tokens in its training or held-out part.
 
+    With ``settings.fixed_phi`` the cross-entropy run :meth:`Settings.phi_source` is trained (or
+    loaded) first, on the same corpus, and its final ``Phi``, rescaled (:func:`fixed_phi`), is kept fixed.
+
     Example: ``run = pretrain(book_settings("quad")); run.language_model()``.
     """
     from . import device as best_device
@@ -431,7 +501,10 @@ def pretrain(settings: Settings | None = None, corpus: Corpus | None = None, *, 
     settings = settings if settings is not None else book_settings("ce")
     if not isinstance(settings, Settings):
         raise TypeError(f"settings must be a lmtheory.train.Settings, got {type(settings).__name__}")
-    corpus = corpus if corpus is not None else load_corpus(settings.source, verbose=verbose)
+    if corpus is None:
+        corpus = _book_corpus(settings.source, str(cache_dir()))
+        if verbose:
+            print(corpus.summary())
     tokenizer = train_tokenizer(corpus, settings.vocab_size)
     train_ids, held_ids = encode_corpus(corpus, tokenizer)
     for part, ids in (("training", train_ids), ("held-out", held_ids)):
@@ -447,14 +520,23 @@ def pretrain(settings: Settings | None = None, corpus: Corpus | None = None, *, 
     folder = cache_dir() / "runs" / key[:32]
     run = _load_run(folder, settings, tokenizer) if cache else None
     if run is None:
-        with single_thread() if where.type == "cpu" else contextlib.nullcontext():
-            run = _train(settings, tokenizer, train_ids, held_ids, where, progress)
+        phi = None
+        if settings.fixed_phi:
+            phi = fixed_phi(pretrain(settings.phi_source(), corpus, cache=cache, progress=progress, verbose=False))
+        with _one_thread_on_cpu(where):
+            run = _train(settings, tokenizer, train_ids, held_ids, where, progress, phi=phi)
         run.corpus = corpus.summary()
         if cache:
             _save_run(folder, run)
     if verbose:
         print(run.summary())
     return run
+
+
+@functools.lru_cache(maxsize=2)
+def _book_corpus(source: str | None, cache: str) -> Corpus:
+    """``load_corpus(source)``, built once per process (about 5 s each time otherwise) and per cache folder."""
+    return load_corpus(source, verbose=False)
 
 
 def _new_model(settings: Settings, tokenizer):
@@ -464,7 +546,7 @@ def _new_model(settings: Settings, tokenizer):
     config = GPT2Config(vocab_size=len(tokenizer), n_positions=settings.block_size, n_embd=settings.n_embd,
                         n_layer=settings.n_layer, n_head=settings.n_head, resid_pdrop=0.0, embd_pdrop=0.0,
                         attn_pdrop=0.0, bos_token_id=eos, eos_token_id=eos,
-                        tie_word_embeddings=True)
+                        tie_word_embeddings=not settings.fixed_phi)
     return GPT2LMHeadModel(config)
 
 
@@ -495,11 +577,23 @@ def _evaluate(model, held_ids: torch.Tensor, settings: Settings, where) -> tuple
     return float(totals[0] / n), float(totals[1] / n)
 
 
-def _train(settings: Settings, tokenizer, train_ids, held_ids, where, progress: bool) -> Run:
+def _train(settings: Settings, tokenizer, train_ids, held_ids, where, progress: bool, phi=None) -> Run:
+    """Train from scratch; ``phi`` (d, V), given exactly when ``settings.fixed_phi``, is the fixed ``Phi``."""
+    if (phi is not None) != settings.fixed_phi:
+        raise ValueError(f"phi must be given exactly when settings.fixed_phi is True "
+                         f"(fixed_phi = {settings.fixed_phi})")
     torch.manual_seed(settings.seed)
     model = _new_model(settings, tokenizer).to(where).train()
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    if phi is not None:
+        head = model.lm_head.weight
+        if tuple(phi.shape) != (head.shape[1], head.shape[0]):
+            raise ValueError(f"phi has shape {tuple(phi.shape)}, expected (d, V) = {(head.shape[1], head.shape[0])}")
+        with torch.no_grad():
+            head.copy_(phi.T)
+        head.requires_grad_(False)
+    trained = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in trained if p.dim() >= 2]
+    no_decay = [p for p in trained if p.dim() < 2]
     optimiser = torch.optim.AdamW([{"params": decay, "weight_decay": settings.weight_decay},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=settings.lr, betas=(0.9, 0.95))
 
@@ -525,7 +619,7 @@ def _train(settings: Settings, tokenizer, train_ids, held_ids, where, progress: 
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         if settings.clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), settings.clip)
+            torch.nn.utils.clip_grad_norm_(trained, settings.clip)
         optimiser.step()
         schedule.step()
         value = float(loss.detach())
@@ -549,7 +643,8 @@ def quad_yardsticks(ce_run: Run, quad_run: Run, corpus: Corpus | None = None, *,
 
     * ``"unigram"``: the same vector at every position, the token frequencies of the training text
       (what a model knows before it reads the context);
-    * ``"quad model"``: ``q = Phi^T f`` of ``quad_run`` at checkpoint ``index`` (its own Quad loss);
+    * ``"quad model"``: ``q = Phi^T f`` of ``quad_run`` at checkpoint ``index`` (its own Quad loss;
+      ``quad_run`` may have been trained with ``Phi`` fixed);
     * ``"ce model's probabilities"``: ``q = softmax(Phi^T f)`` of ``ce_run`` at checkpoint ``index``,
       the cross-entropy model's next-token distribution scored as a prediction vector.
 
@@ -581,7 +676,7 @@ def quad_yardsticks(ce_run: Run, quad_run: Run, corpus: Corpus | None = None, *,
     if differ:
         raise ValueError(f"the two runs differ in {', '.join(differ)}: they must share corpus, tokenizer and "
                          f"held-out windows ({', '.join(shared)})")
-    corpus = corpus if corpus is not None else load_corpus(ce_run.settings.source, verbose=False)
+    corpus = corpus if corpus is not None else _book_corpus(ce_run.settings.source, str(cache_dir()))
     train_ids, held_ids = encode_corpus(corpus, ce_run.tokenizer)
     windows = _held_out_windows(held_ids, ce_run.settings)
     unigram = torch.bincount(train_ids, minlength=len(ce_run.tokenizer)).double()
@@ -589,6 +684,19 @@ def quad_yardsticks(ce_run: Run, quad_run: Run, corpus: Corpus | None = None, *,
     where = best_device()
     models = {name: run.model(index).to(where) for name, run in (("ce", ce_run), ("quad", quad_run))}
     totals = {"unigram": 0.0, "quad model": 0.0, "ce model's probabilities": 0.0}
+    with _one_thread_on_cpu(where):
+        _score_yardsticks(models, windows, unigram, where, totals)
+    positions = windows[:, 1:].numel()
+    return {**{name: total / positions for name, total in totals.items()}, "positions": positions}
+
+
+def _one_thread_on_cpu(where):
+    """:func:`single_thread` on the CPU (tiny models: nine times faster on two shared cores), else nothing."""
+    return single_thread() if torch.device(where).type == "cpu" else contextlib.nullcontext()
+
+
+def _score_yardsticks(models, windows, unigram, where, totals) -> None:
+    """Add each yardstick's summed Quad loss over ``windows`` to ``totals`` (see :func:`quad_yardsticks`)."""
     for batch in windows.split(16):
         targets = batch[:, 1:].reshape(-1).to(where)
         logits = {}
@@ -596,11 +704,86 @@ def quad_yardsticks(ce_run: Run, quad_run: Run, corpus: Corpus | None = None, *,
             features, Phi, _ = _losses(model, batch.to(where))
             logits[name] = features.reshape(-1, features.shape[-1]) @ Phi
         n = len(targets)
-        totals["unigram"] += n * float(quad_score(unigram.to(where).expand(n, -1), targets))
+        totals["unigram"] += n * float(0.5 * unigram.pow(2).sum() - unigram.to(where)[targets].mean())
         totals["quad model"] += n * float(quad_score(logits["quad"], targets))
         totals["ce model's probabilities"] += n * float(quad_score(torch.softmax(logits["ce"], -1), targets))
-    positions = windows[:, 1:].numel()
-    return {**{name: total / positions for name, total in totals.items()}, "positions": positions}
+
+
+FEATURE_KINDS = {"f": "f(s)", "mean": "Phi p_f(s)"}
+
+
+def probe_run(run: Run, tasks: dict, *, checkpoints=(-1,), features=("f", "mean")):
+    """Linear probes (:func:`lmtheory.probe.linear_probe`) on the features of a run's checkpoints.
+
+    For each checkpoint and task the features of every text, with the task's prompt appended, are
+    read at its last token (texts longer than the model's context ``block_size`` lose their
+    beginning), and one probe is fitted per kind of features on the training texts and scored on
+    the test texts.
+
+    Parameters
+    ----------
+    run : Run
+    tasks : dict
+        ``{name: (train, test)}``, two :class:`lmtheory.data.Task` splits per task.
+    checkpoints : sequence of int
+        Checkpoint indices (default: the last only).
+    features : sequence of {"f", "mean"}
+        ``"f"``: the features ``f(s)``; ``"mean"``: the conditional mean features ``Phi p_f(s)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (checkpoint, task, features): ``model`` (:attr:`Settings.kind`), ``seed``,
+        ``checkpoint``, ``step``, ``held-out CE``, ``task``, ``features`` (``"f(s)"`` or
+        ``"Phi p_f(s)"``), ``accuracy`` and ``error (%)`` on the test texts, ``logistic loss``
+        (test, nats), ``chance`` (the majority class's share of the test texts), ``C`` and
+        ``unconverged`` (scikit-learn's convergence warnings during the fit, counted, not shown) and
+        ``solver``.
+
+    Example: ``probe_run(run, {"bbc": (train, test)}, checkpoints=range(len(run.checkpoints)))``.
+    """
+    import pandas as pd
+    from sklearn.exceptions import ConvergenceWarning
+
+    from .probe import linear_probe
+
+    if not isinstance(run, Run):
+        raise TypeError(f"run must be a lmtheory.train.Run, got {type(run).__name__}")
+    if not isinstance(tasks, dict) or not tasks:
+        raise ValueError(f"tasks must be a non-empty dict {{name: (train, test)}}, got {tasks!r}")
+    for name, pair in tasks.items():
+        if not (isinstance(pair, tuple) and len(pair) == 2 and all(hasattr(t, "texts") for t in pair)):
+            raise ValueError(f"tasks[{name!r}] must be a pair (train, test) of lmtheory.data.Task, got {pair!r}")
+    for kind in features:
+        if kind not in FEATURE_KINDS:
+            raise ValueError(f"unknown features {kind!r}: choose among {tuple(FEATURE_KINDS)}")
+    indices = [run._index(i) for i in checkpoints]
+    rows = []
+    for i in indices:
+        lm = run.language_model(i)
+        checkpoint = run.checkpoints[i]
+        for name, (train, test) in tasks.items():
+            with warnings.catch_warnings(), _one_thread_on_cpu(lm.device):
+                warnings.filterwarnings("ignore", message=".*longer than .* tokens")
+                extracted = [lm.features(split.texts, prompt=split.prompt, max_length=run.settings.block_size,
+                                         progress=False) for split in (train, test)]
+            labels, counts = np.unique(test.labels, return_counts=True)
+            for kind in features:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", ConvergenceWarning)
+                    probe = linear_probe(getattr(extracted[0], kind), train.labels, getattr(extracted[1], kind),
+                                         test.labels)
+                unconverged = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
+                for w in caught:
+                    if not issubclass(w.category, ConvergenceWarning):
+                        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+                rows.append({"model": run.settings.kind, "seed": run.settings.seed, "checkpoint": i,
+                             "step": checkpoint.step, "held-out CE": checkpoint.held_out_ce, "task": name,
+                             "features": FEATURE_KINDS[kind], "accuracy": probe.test_accuracy,
+                             "error (%)": 100 * (1 - probe.test_accuracy), "logistic loss": probe.test_loss,
+                             "chance": counts.max() / counts.sum(), "C": probe.C, "unconverged": unconverged,
+                             "solver": probe.solver})
+    return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------- the run cache

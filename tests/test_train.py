@@ -8,10 +8,10 @@ import torch
 
 from lmtheory import core
 from lmtheory.corpus import Corpus
-from lmtheory.data import SENTIMENT_WORDS, TOPIC_WORDS
+from lmtheory.data import SENTIMENT_WORDS, TOPIC_WORDS, Task
 from lmtheory.features import word_tokens
-from lmtheory.train import (Settings, book_settings, ce_loss, encode_corpus, pretrain, quad_loss, quad_score,
-                            quad_yardsticks)
+from lmtheory.train import (INIT_RMS, Settings, _train, book_settings, ce_loss, encode_corpus, fixed_phi, pretrain,
+                            probe_run, quad_loss, quad_score, quad_yardsticks, train_tokenizer)
 
 WORDS = ("the movie was great and the plot was boring but the actors were happy . the market and the company "
          "reported strong business news about technology and sports . a sad story with a charming end .").split()
@@ -194,6 +194,78 @@ def test_checkpoints_work_as_language_models_for_feature_extraction(runs):
         runs["ce"].language_model(3)
 
 
+def test_fixed_phi_keeps_the_cross_entropy_runs_output_embeddings(runs, corpus):
+    fixed = pretrain(Settings(objective="quad", fixed_phi=True, **TINY), corpus, progress=False, verbose=False)
+    source = runs["ce"]  # the cross-entropy run with the same other settings (TINY, seed 0), from the cache
+    assert Settings(objective="quad", fixed_phi=True, **TINY).phi_source() == source.settings
+    given = fixed_phi(source)
+    for i in range(len(fixed.checkpoints)):
+        assert torch.equal(fixed.Phi(i), given)  # Phi never moved from the given embeddings
+    assert fixed.Phi().shape == (TINY["n_embd"], len(source.tokenizer))
+    scale = float(given.norm() / source.Phi().norm())  # ... which are the source's, times one number
+    assert torch.allclose(given, scale * source.Phi(), rtol=1e-5, atol=1e-7)
+    assert float(given.pow(2).mean().sqrt()) == pytest.approx(INIT_RMS, rel=1e-5)
+    with pytest.raises(ValueError, match="'quad'"):
+        fixed_phi(runs["quad"])
+    wte = [state["transformer.wte.weight"] for state in fixed.states]
+    assert not torch.equal(wte[0], wte[-1]) and not torch.equal(wte[-1], fixed.Phi().T)  # untied, learned inputs
+    first, last = fixed.checkpoints[0], fixed.checkpoints[-1]
+    assert last.held_out_quad < first.held_out_quad  # the rest of the network learns against the fixed Phi
+    lm = fixed.language_model(-1, device="cpu")
+    assert torch.equal(lm.model.get_output_embeddings().weight.detach().cpu(), given.T)
+    assert "fixed Phi" in fixed.name and "seed 0" in fixed.name and fixed.settings.kind == "quad, fixed Phi"
+    # a learned-Phi Quad run moves its Phi: the fixed one is a real constraint
+    assert not torch.equal(runs["quad"].Phi(0), runs["quad"].Phi(-1))
+
+
+def test_training_against_a_given_phi_refuses_a_mismatch(corpus, cache):
+    tokenizer = train_tokenizer(corpus, TINY["vocab_size"])
+    ids, held = encode_corpus(corpus, tokenizer)
+    settings = Settings(objective="quad", fixed_phi=True, **TINY)
+    with pytest.raises(ValueError, match=r"phi has shape \(3, 5\)"):
+        _train(settings, tokenizer, ids, held, torch.device("cpu"), False, phi=torch.zeros(3, 5))
+    with pytest.raises(ValueError, match="fixed_phi = True"):
+        _train(settings, tokenizer, ids, held, torch.device("cpu"), False)
+
+
+def test_seeds_give_different_runs_with_different_names(cache, corpus, runs):
+    other = pretrain(Settings(objective="ce", **{**TINY, "seed": 7}), corpus, progress=False, verbose=False)
+    assert not other.from_cache and "seed 7" in other.name and other.name != runs["ce"].name
+    assert not torch.equal(other.Phi(-1), runs["ce"].Phi(-1))
+    assert other.checkpoints[-1].held_out_ce != runs["ce"].checkpoints[-1].held_out_ce
+
+
+def tiny_tasks():
+    """Two tiny 'topic' splits that the tiny corpus's words can separate: films against markets."""
+    rng = np.random.default_rng(0)
+    films, markets = "movie plot actors great boring charming".split(), "market company business news stock".split()
+
+    def split(name, n):
+        labels = np.arange(n) % 2
+        texts = [" ".join(rng.choice(markets if y else films, size=6)) for y in labels]
+        return Task(name="toy", split=name, texts=texts, labels=labels, label_names=("films", "markets"),
+                    source="test", prompt=" about", words=(), class_words=(), n_available=n)
+
+    return {"toy": (split("train", 40), split("test", 20))}
+
+
+def test_probe_run_gives_one_row_per_checkpoint_task_and_features(runs):
+    table = probe_run(runs["ce"], tiny_tasks(), checkpoints=[0, -1])
+    assert len(table) == 4 and list(table.features) == ["f(s)", "Phi p_f(s)"] * 2
+    assert list(table.checkpoint) == [0, 0, 2, 2] and list(table.step) == [runs["ce"].checkpoints[i].step
+                                                                         for i in (0, 0, 2, 2)]
+    assert (table.seed == 0).all() and (table.model == "ce").all() and (table.chance == 0.5).all()
+    assert np.allclose(table["error (%)"], 100 * (1 - table.accuracy)) and (table["logistic loss"] > 0).all()
+    assert table.accuracy.max() >= 0.9  # the two word lists are easy to tell apart
+    assert (table.solver == "liblinear").all()  # the protocol's, for two classes
+    with pytest.raises(ValueError, match="unknown features 'logits'"):
+        probe_run(runs["ce"], tiny_tasks(), features=("logits",))
+    with pytest.raises(ValueError, match="pair"):
+        probe_run(runs["ce"], {"toy": tiny_tasks()["toy"][0]})
+    with pytest.raises(IndexError, match="3 checkpoints"):
+        probe_run(runs["ce"], tiny_tasks(), checkpoints=[5])
+
+
 @pytest.mark.parametrize("changes, error, message", [
     ({"steps": 0}, ValueError, "steps"),
     ({"objective": "mse"}, ValueError, "objective"),
@@ -202,6 +274,7 @@ def test_checkpoints_work_as_language_models_for_feature_extraction(runs):
     ({"vocab_size": 100}, ValueError, "vocab_size"),
     ({"lr": -1.0}, ValueError, "lr"),
     ({"batch_size": 2.5}, ValueError, "batch_size"),
+    ({"fixed_phi": "yes"}, ValueError, "fixed_phi must be True or False, got 'yes'"),
 ])
 def test_bad_settings_are_refused(changes, error, message):
     with pytest.raises(error, match=message):
@@ -232,5 +305,7 @@ def test_book_settings_follow_the_sizes(monkeypatch):
     full = book_settings("quad", seed=3)
     assert quick.objective == full.objective == "quad" and full.seed == 3
     assert quick.steps < full.steps and quick.n_checkpoints >= 6
+    assert quick.n_embd <= full.n_embd and quick.eval_tokens <= full.eval_tokens
+    assert book_settings("quad", fixed_phi=True).phi_source() == book_settings("ce")
     with pytest.raises(TypeError, match="Settings"):
         pretrain({"objective": "ce"})
