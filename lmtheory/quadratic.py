@@ -28,6 +28,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from .checks import check_int, check_language_model, check_texts
+from .features import head, hidden_states
+
 __all__ = ["PrefixFeatures", "prefix_features", "r_squared", "AffineFit", "fit_affine", "LogPartitionFit",
            "fit_log_partition", "quadratic_terms"]
 
@@ -97,14 +100,11 @@ def prefix_features(lm, texts, *, per_text: int | None = 16, min_length: int = 2
     Example: ``prefix_features(lm, ["A gem of a film.", "Dull."], per_text=3).f.shape`` -> ``(4, 576)``
     (the second text is too short for more than one context of length >= 2).
     """
-    from .features import _check_texts  # the same rules (non-empty list of non-empty strings) as extract_features
-
-    texts = _check_texts(texts)
-    if per_text is not None and (isinstance(per_text, bool) or not isinstance(per_text, int) or per_text < 1):
-        raise ValueError(f"per_text must be a positive integer or None (every position), got {per_text!r}")
-    if isinstance(min_length, bool) or not isinstance(min_length, int) or min_length < 1:
-        raise ValueError(f"min_length must be a positive integer (tokens), got {min_length!r}")
-    batch_size = batch_size or (128 if lm.device.type == "cuda" else 32)
+    texts = check_texts(texts)
+    check_language_model(lm)
+    if per_text is not None:  # None: every position
+        per_text = check_int(per_text, "per_text", low=1)
+    min_length = check_int(min_length, "min_length", low=1)  # tokens
     ids = lm.tokenizer(texts, add_special_tokens=True)["input_ids"]
     limit = getattr(lm.model.config, "max_position_embeddings", None) or 512
     ids = [x[:limit] for x in ids]
@@ -117,32 +117,12 @@ def prefix_features(lm, texts, *, per_text: int | None = 16, min_length: int = 2
         picks += [(i, int(p)) for p in positions]
     if not picks:
         raise ValueError(f"no text has {min_length} tokens or more; lower min_length or give longer texts")
-    by_text = {}
-    for row, (i, p) in enumerate(picks):
-        by_text.setdefault(i, []).append((row, p))
-    hidden = torch.empty(len(picks), lm.dim, dtype=torch.float32)
-    order = [i for i in np.argsort([-len(x) for x in ids], kind="stable") if i in by_text]
-    with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
-            x = torch.full((len(rows), len(ids[rows[0]])), lm.tokenizer.pad_token_id or 0, dtype=torch.long)
-            for j, i in enumerate(rows):
-                x[j, :len(ids[i])] = torch.tensor(ids[i])
-            h = lm.model.base_model(input_ids=x.to(lm.device)).last_hidden_state.float()
-            for j, i in enumerate(rows):
-                out, positions = zip(*by_text[i])
-                hidden[list(out)] = h[j, list(positions)].cpu()
-        weight = lm.model.get_output_embeddings().weight.float()  # (V, d): row w is phi_w
-        bias = lm.bias
-        means, log_zs = [], []
-        for part in hidden.split(chunk):
-            logits = part.to(lm.device) @ weight.T + (0 if bias is None else bias.float())
-            log_z = torch.logsumexp(logits, dim=-1)
-            means.append((torch.exp(logits - log_z[:, None]) @ weight).cpu())
-            log_zs.append(log_z.cpu())
+    chosen = sorted({i for i, _ in picks})
+    f = hidden_states(lm, [ids[i] for i in chosen], [[p for i_, p in picks if i_ == i] for i in chosen],
+                      batch_size=batch_size, progress=False)  # rows in the order of picks: text, then position
+    outputs = head(lm, f, chunk=chunk)
     text, position = (np.array(column) for column in zip(*picks))
-    return PrefixFeatures(hidden.numpy(), torch.cat(means).numpy(), torch.cat(log_zs).numpy(), text,
-                          position + 1, lm.name)
+    return PrefixFeatures(f, outputs["mean"], outputs["log_z"], text, position + 1, lm.name)
 
 
 def _matrix(x, name: str) -> np.ndarray:
@@ -320,8 +300,7 @@ def fit_log_partition(f_train, log_z_train, f_test, log_z_test, *, k: int = 16) 
     """
     f_train, f_test = _matrix(f_train, "f_train"), _matrix(f_test, "f_test")
     d = f_train.shape[1]
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= d:
-        raise ValueError(f"k must be an integer in [1, {d}] (the dimension of f), got {k!r}")
+    k = check_int(k, "k", low=1, high=d)  # at most the dimension of f
     linear = fit_affine(f_train, log_z_train, f_test, log_z_test)
     center = f_train.mean(0)
     _, singular, vt = np.linalg.svd(f_train - center, full_matrices=False)

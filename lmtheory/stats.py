@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .checks import check_int
+
 __all__ = ["ranks", "spearman", "RankTest", "rank_correlation_test", "Spread", "spread", "spread_table",
            "ALTERNATIVES"]
 
@@ -134,8 +136,7 @@ def rank_correlation_test(x, y, groups=None, *, alternative: str = "two-sided", 
     """
     if alternative not in ALTERNATIVES:
         raise ValueError(f"alternative must be one of {ALTERNATIVES}, got {alternative!r}")
-    if isinstance(n_permutations, bool) or not isinstance(n_permutations, (int, np.integer)) or n_permutations < 1:
-        raise ValueError(f"n_permutations must be a positive integer, got {n_permutations!r}")
+    n_permutations = check_int(n_permutations, "n_permutations", low=1)
     x, y = _vector(x, "x"), _vector(y, "y")
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} values and y has {len(y)}; they must be paired, one to one")

@@ -24,7 +24,7 @@ import torch
 from scipy import optimize
 
 from . import bounds
-from .checks import check_choice, check_distribution, check_number, check_same_shape
+from .checks import check_choice, check_distribution, check_int, check_number, check_same_shape
 from .core import conditional_mean, kl_divergence, log_softmax_lm
 from .logistic import expected_logistic_loss, fit_logistic
 from .threads import single_thread
@@ -55,7 +55,7 @@ TASK_KINDS = ("orthogonal", "margin", "adversarial")  # the kinds that are built
 
 
 def _generator(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(int(check_number(seed, "seed", low=0, high=2**63 - 1)))
+    return torch.Generator().manual_seed(check_int(seed, "seed", low=0, high=2**63 - 1))
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,7 +115,7 @@ class World:
 
     def sample(self, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """Draw ``n`` (context, next word) pairs: ``s ~ p_L``, ``w ~ p*(s)``. Returns two (n,) index tensors."""
-        n = int(check_number(n, "n", low=1))
+        n = check_int(n, "n", low=1)
         gen = _generator(seed)
         contexts = torch.multinomial(self.p_L, n, replacement=True, generator=gen)
         # Inverse-CDF sampling without an (n, V) table: context c's cumulative probabilities,
@@ -186,9 +186,9 @@ def make_world(
 
     Example: ``make_world(n_contexts=400, vocab_size=200, dim=16, seed=0)``.
     """
-    n_contexts = int(check_number(n_contexts, "n_contexts", low=2))
-    vocab_size = int(check_number(vocab_size, "vocab_size", low=2))
-    dim = int(check_number(dim, "dim", low=1, high=vocab_size))
+    n_contexts = check_int(n_contexts, "n_contexts", low=2)
+    vocab_size = check_int(vocab_size, "vocab_size", low=2)
+    dim = check_int(dim, "dim", low=1, high=vocab_size)
     logit_scale = check_number(logit_scale, "logit_scale", low=0, low_open=True)
     gen = _generator(seed)
     Phi = torch.randn(dim, vocab_size, generator=gen, dtype=DTYPE)

@@ -37,7 +37,7 @@ are made single tokens (``" great"``) by adding each, 2,000 times, to the text t
 merges from (never to the text the model is trained on).
 
 Runs are cached on disk under ``cache_dir()/"runs"/<hash>``, the hash covering everything that
-determines the run (settings, the corpus's fingerprint, the device type and :data:`TRAIN_VERSION`):
+determines the run (settings, the corpus's fingerprint, the tokenizer, the device type and :data:`TRAIN_VERSION`):
 a second call with the same settings loads the checkpoints in a second, and chapters 8 and 9 share
 the cross-entropy run. A damaged cache entry is retrained, with a warning.
 
@@ -62,7 +62,6 @@ import functools
 import hashlib
 import json
 import shutil
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -73,7 +72,8 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from . import sizes
-from .checks import check_choice, check_number
+from .atomic import atomic_file, atomic_folder, cache_write_failed
+from .checks import check_choice, check_int, check_number
 from .corpus import Corpus, load_corpus
 from .offline import cache_dir
 from .threads import single_thread
@@ -144,9 +144,7 @@ class Settings:
         check_choice(self.objective, "objective", OBJECTIVES)
         for name in ("steps", "batch_size", "block_size", "n_layer", "n_head", "n_embd", "n_checkpoints",
                      "eval_tokens"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            check_int(getattr(self, name), name, low=1)
         if self.n_checkpoints > self.steps:
             raise ValueError(f"n_checkpoints = {self.n_checkpoints} is more than steps = {self.steps}: "
                              f"at most one checkpoint per step")
@@ -412,10 +410,11 @@ def train_tokenizer(corpus: Corpus, vocab_size: int):
                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
         boost = [" ".join([f" {w}"] * WORD_BOOST) for w in _indicative_words()]
         tokenizer.train_from_iterator(list(corpus.train) + boost, trainer=trainer)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial")
-        tokenizer.save(str(partial))
-        partial.replace(path)
+        try:
+            with atomic_file(path) as temporary:
+                tokenizer.save(str(temporary))
+        except OSError as error:
+            cache_write_failed(path, error)
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=EOS, bos_token=EOS, unk_token=EOS,
                                    pad_token=EOS)
 
@@ -454,10 +453,11 @@ def encode_corpus(corpus: Corpus, tokenizer) -> tuple[torch.Tensor, torch.Tensor
             ids.extend(item.ids)
             ids.append(eos)
         streams[part] = np.asarray(ids, dtype=np.uint16 if tokenizer.vocab_size < 2**16 else np.int32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as handle:
-        np.savez(handle, **streams)
-    shutil.move(handle.name, path)
+    try:
+        with atomic_file(path) as temporary, open(temporary, "wb") as handle:
+            np.savez(handle, **streams)
+    except OSError as error:
+        cache_write_failed(path, error)
     return torch.from_numpy(streams["train"].astype(np.int64)), torch.from_numpy(streams["held_out"].astype(np.int64))
 
 
@@ -516,7 +516,8 @@ def pretrain(settings: Settings | None = None, corpus: Corpus | None = None, *, 
         print(f"tokens (BPE, V = {tokenizer.vocab_size:,}): {len(train_ids):,} train / {len(held_ids):,} held-out")
     where = best_device()
     key = _digest({"settings": dataclasses.asdict(settings), "corpus": corpus.fingerprint,
-                   "device": where.type, "version": TRAIN_VERSION})
+                   "tokenizer": _digest(tokenizer.backend_tokenizer.to_str()), "device": where.type,
+                   "version": TRAIN_VERSION})
     folder = cache_dir() / "runs" / key[:32]
     run = _load_run(folder, settings, tokenizer) if cache else None
     if run is None:
@@ -552,7 +553,7 @@ def _new_model(settings: Settings, tokenizer):
 
 def _losses(model, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Features, Phi and targets of a batch of windows (B, T + 1)."""
-    features = model.transformer(input_ids=windows[:, :-1]).last_hidden_state
+    features = model.transformer(input_ids=windows[:, :-1], use_cache=False).last_hidden_state
     return features, model.lm_head.weight.T, windows[:, 1:]
 
 
@@ -795,19 +796,15 @@ def _digest(value) -> str:
 
 
 def _save_run(folder, run: Run) -> None:
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    partial = tempfile.mkdtemp(prefix=folder.name + ".", suffix=".partial", dir=folder.parent)
+    """Store a finished run atomically; if the cache cannot be written, warn and keep the run in memory."""
+    meta = {"settings": dataclasses.asdict(run.settings), "train_seconds": run.train_seconds,
+            "device": run.device, "corpus": run.corpus, "checkpoints": [dataclasses.asdict(c) for c in run.checkpoints]}
     try:
-        meta = {"settings": dataclasses.asdict(run.settings), "train_seconds": run.train_seconds,
-                "device": run.device, "corpus": run.corpus,
-                "checkpoints": [dataclasses.asdict(c) for c in run.checkpoints]}
-        torch.save(run.states, f"{partial}/states.pt")
-        with open(f"{partial}/run.json", "w") as handle:  # written last: its presence marks a complete entry
-            json.dump(meta, handle)
-        shutil.rmtree(folder, ignore_errors=True)
-        shutil.move(partial, folder)
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
+        with atomic_folder(folder) as temporary:
+            torch.save(run.states, temporary / "states.pt")
+            (temporary / "run.json").write_text(json.dumps(meta))
+    except OSError as error:
+        cache_write_failed(folder, error)
 
 
 def _load_run(folder, settings: Settings, tokenizer) -> Run | None:

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
 from . import synthetic
-from .checks import check_number
+from .checks import check_int, check_number
 from .plotting import COLORS, KIND_LABELS
 
 __all__ = ["cached_task", "cached_sweep", "draw_eps_panels", "eps_figure", "eps_strip", "eps_explorer"]
@@ -63,7 +63,7 @@ def cached_sweep(world, task, kinds=KINDS, eps_range=(1e-5, 1e-1), n_grid: int =
     Returns its DataFrame, ``len(kinds) * n_grid`` rows. Example: ``cached_sweep(world, task)``.
     """
     low, high = _check_range(eps_range)
-    n_grid = int(check_number(n_grid, "n_grid", low=2))
+    n_grid = check_int(n_grid, "n_grid", low=2)
     store = _SWEEPS.setdefault(task, {})
     key = (tuple(kinds), (low, high), n_grid)
     if key not in store:

