@@ -162,8 +162,8 @@ def _download(url: str, target: Path, kind: str, expected: str, digest_of) -> Pa
                            f"{target.parent} by hand.") from None
     digest = digest_of(payload)
     if digest != expected:
-        raise RuntimeError(f"{url} does not match its pinned {kind} ({digest[:16]}..., expected {expected[:16]}...): "
-                           f"refusing it")
+        raise RuntimeError(f"{url} does not match its pinned {kind} checksum ({digest[:16]}..., expected "
+                           f"{expected[:16]}...): refusing it")
     with atomic_file(target) as temporary:
         temporary.write_bytes(payload)
     return target

@@ -309,8 +309,8 @@ def cache_without_features(tmp_path: Path) -> Path:
 
 @pytest.mark.book
 @pytest.mark.parametrize("chapter, recompute_features", [("book/ch04_sqrt_eps", False),
-                                                        ("book/ch02_natural_tasks", True)],
-                         ids=["synthetic ch04", "real model ch02"])
+                                                        ("book/ch06_quadratic_logz", True)],
+                         ids=["synthetic ch04", "real model ch06"])
 def test_the_same_seed_gives_the_same_numbers_in_two_runs(built_book, chapter, recompute_features, tmp_path,
                                                           monkeypatch):
     first = nbformat.read(built_book / "jupyter_execute" / f"{chapter}.ipynb", as_version=4)  # the book build's run

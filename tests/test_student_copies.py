@@ -127,6 +127,7 @@ def test_student_copy_runs_to_its_first_stub(copies, monkeypatch):
     assert all(c.get("execution_count") for c in ran), "a cell before the first stub did not run"
 
 
+@pytest.mark.book
 def test_student_edition_shows_outputs_but_no_solution(built_book, tmp_path):
     """`make book-student`: the site built from the executed chapters as student copies, without
     executing again. Every chapter page keeps its figures and the stubs, and shows no line of a code
