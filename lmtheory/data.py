@@ -53,10 +53,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import offline
-from .checks import check_choice, check_int
+from .checks import check_choice, check_int, check_number, check_texts
 
 __all__ = [
     "SENTIMENT_PROMPT",
+    "REVIEW_PROMPT",
     "TOPIC_PROMPT",
     "SENTIMENT_WORDS",
     "TOPIC_WORDS",
@@ -69,13 +70,15 @@ __all__ = [
     "Task",
     "task_spec",
     "load_task",
+    "task_from_texts",
     "balanced_indices",
 ]
 
 # ---------------------------------------------------------------- the paper's protocol (NOTES.md, section 6)
 
-SENTIMENT_PROMPT = " This movie is "
-TOPIC_PROMPT = " This article is about "
+SENTIMENT_PROMPT = " This movie is "  # SST-2, SST fine-grained, IMDB
+REVIEW_PROMPT = " The sentiment is "  # MPQA, CR (customer reviews): reviews that are not about films
+TOPIC_PROMPT = " This article is about "  # AG News
 SENTIMENT_WORDS = (":)", ":(", "great", "charming", "flawed", "classic", "interesting", "boring", "sad", "happy",
                    "terrible", "fantastic", "exciting", "strong")
 TOPIC_WORDS = ("world", "politics", "sports", "business", "science", "financial", "market", "foreign",
@@ -313,6 +316,89 @@ def load_task(
     if verbose:
         print(task.summary())
     return task
+
+
+def task_from_texts(texts, labels, *, label_names=None, name: str = "my task", prompt: str = "", words=(),
+                    class_words=(), test_fraction: float = TEST_FRACTION, seed: int = 0,
+                    verbose: bool = True) -> tuple[Task, Task]:
+    """Your own labelled texts as a task: a seeded train/test split with the same checks as the built-in tasks.
+
+    Parameters
+    ----------
+    texts : list of str, length n
+        Non-empty texts.
+    labels : sequence of int or str, length n
+        One label per text; strings are numbered in sorted order (and become ``label_names``).
+    label_names : sequence of str, optional
+        Names of the integer labels ``0 .. k - 1``.
+    name, prompt
+        For captions, and the prompt to append (e.g. :data:`REVIEW_PROMPT` for product reviews).
+    words, class_words
+        A word subset and sets of class words, as in :class:`TaskSpec` (optional).
+    test_fraction : float in (0, 1)
+        Share of each class put in the test split (stratified).
+    seed : int
+        Seed of the split.
+    verbose : bool
+        Print the class balance of both splits.
+
+    Returns
+    -------
+    (Task, Task)
+        The train and test splits.
+
+    Raises
+    ------
+    ValueError
+        Mismatched lengths, a single class, a class too small for 5-fold cross-validation on its
+        training part (fewer than 5 training texts) or for a test text, labels outside
+        ``0 .. len(label_names) - 1``, or ``test_fraction`` outside (0, 1).
+
+    Example: ``train, test = task_from_texts(reviews, stars, prompt=REVIEW_PROMPT)``.
+    """
+    texts = check_texts(texts)
+    if isinstance(labels, str) or not hasattr(labels, "__len__"):
+        raise TypeError(f"labels must be a sequence with one label per text, got {type(labels).__name__}")
+    if len(labels) != len(texts):
+        raise ValueError(f"labels has {len(labels)} entries but texts has {len(texts)}; give one label per text")
+    raw = np.asarray(labels)
+    if raw.dtype.kind in "UO":
+        names, numbers = np.unique(raw.astype(str), return_inverse=True)
+        if label_names is None:
+            label_names = tuple(names.tolist())
+        labels = numbers
+    elif raw.dtype.kind in "iub":
+        labels = raw.astype(int)
+    else:
+        raise TypeError(f"labels must be integers or strings, got dtype {raw.dtype}")
+    k = int(labels.max()) + 1
+    label_names = tuple(str(x) for x in (label_names if label_names is not None else range(k)))
+    if labels.min() < 0 or labels.max() >= len(label_names):
+        raise ValueError(f"labels must lie in 0 .. {len(label_names) - 1} (one per name in label_names), got "
+                         f"{sorted(set(labels.tolist()))}")
+    if len(label_names) < 2:
+        raise ValueError(f"labels has a single class ({label_names[0]!r}); a task needs at least two")
+    fraction = check_number(test_fraction, "test_fraction", low=0, high=1, low_open=True, high_open=True)
+    rng = np.random.default_rng(check_int(seed, "seed", low=0))
+    is_test = np.zeros(len(texts), dtype=bool)
+    for c, label in enumerate(label_names):
+        members = rng.permutation(np.flatnonzero(labels == c))
+        if len(members) == 0:
+            raise ValueError(f"class {label!r} has no text; drop it from label_names")
+        n_test = round(fraction * len(members))
+        if n_test < 1 or len(members) - n_test < 5:
+            raise ValueError(f"class {label!r} has {len(members)} texts: too few for a test text and 5 training "
+                             f"texts (5-fold cross-validation); give it more texts or merge it with another")
+        is_test[members[:n_test]] = True
+    order = rng.permutation(len(texts))  # mix the classes
+    splits = {}
+    for split, chosen in (("train", order[~is_test[order]]), ("test", order[is_test[order]])):
+        splits[split] = Task(name, split, [texts[i] for i in chosen], labels[chosen], label_names,
+                             f"your texts (seed {seed})", prompt, tuple(words),
+                             tuple(tuple(group) for group in class_words), len(chosen))
+        if verbose:
+            print(splits[split].summary())
+    return splits["train"], splits["test"]
 
 
 def balanced_indices(labels, n: int, *, seed: int = 0) -> np.ndarray:

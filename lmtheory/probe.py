@@ -183,10 +183,12 @@ def linear_probe(train_features, train_labels, test_features, test_labels, *, st
 
     Parameters
     ----------
-    train_features : array-like, tensor or scipy sparse matrix, shape (n_train, d)
+    train_features : array-like, tensor, scipy sparse matrix or Features, shape (n_train, d)
+        A :class:`lmtheory.features.Features` object stands for its ``f(s)``; pass ``feats.mean`` for
+        ``Phi p_f(s)``.
     train_labels : array-like, shape (n_train,)
         At least two classes, each with at least 5 examples (5-fold CV).
-    test_features : array-like, tensor or scipy sparse matrix, shape (n_test, d)
+    test_features : array-like, tensor, scipy sparse matrix or Features, shape (n_test, d)
     test_labels : array-like, shape (n_test,)
         Only classes seen in training.
     standardize : bool
@@ -335,7 +337,10 @@ def _check_pair(x_train, train_labels, x_test, test_labels, train_name="train_fe
 
 
 def _features(x, name: str):
-    """``x`` as a finite float64 matrix of shape (n, d), n >= 1 (dense, or sparse CSR)."""
+    """``x`` as a finite float64 matrix of shape (n, d), n >= 1 (dense, or sparse CSR); a
+    :class:`lmtheory.features.Features` object gives its ``f``."""
+    if hasattr(x, "f") and hasattr(x, "mean") and hasattr(x, "log_z"):  # a Features object: f(s)
+        x = x.f
     if scipy.sparse.issparse(x):
         x = scipy.sparse.csr_matrix(x, dtype=np.float64)
         values = x.data

@@ -188,3 +188,35 @@ def test_hub_tasks_load_through_datasets(monkeypatch, capsys):
         {"text": ["a", "b"], "label": [0, 7]}))
     with pytest.raises(RuntimeError, match=r"'fancyzhx/ag_news' has labels \[0, 7\]; expected 0..3"):
         load_task("agnews", "test")
+
+
+def test_your_own_texts_become_a_seeded_stratified_task(capsys):
+    texts = [f"review number {i}, {'loved it' if i % 3 else 'hated it'}" for i in range(60)]
+    stars = ["good" if i % 3 else "bad" for i in range(60)]
+    train, test = data.task_from_texts(texts, stars, name="reviews", prompt=data.REVIEW_PROMPT, seed=3)
+    assert train.label_names == ("bad", "good") and train.prompt == " The sentiment is "
+    assert len(train) + len(test) == 60 and not set(train.texts) & set(test.texts)
+    assert np.bincount(test.labels).tolist() == [4, 8]  # 20% of each class: stratified
+    assert all((y == 1) == ("loved" in t) for t, y in zip(train.texts, train.labels))  # labels follow their texts
+    printed = capsys.readouterr().out
+    assert "reviews train: 48 texts, classes bad 16 / good 32" in printed and "reviews test: 12 texts" in printed
+    again, _ = data.task_from_texts(texts, stars, seed=3, verbose=False)
+    other, _ = data.task_from_texts(texts, stars, seed=4, verbose=False)
+    assert again.texts == train.texts and other.texts != train.texts
+    numbered, _ = data.task_from_texts(texts, [int(s == "good") for s in stars], label_names=["neg", "pos"],
+                                       verbose=False)
+    assert numbered.label_names == ("neg", "pos")
+
+
+@pytest.mark.parametrize("texts, labels, options, error, message", [
+    (["a b"] * 10, [0] * 9, {}, ValueError, "labels has 9 entries but texts has 10"),
+    (["a b"] * 10, [0] * 10, {}, ValueError, "single class"),
+    (["a b"] * 12, [0] * 5 + [1] * 7, {}, ValueError, "class '0' has 5 texts: too few"),
+    (["a b"] * 20, [0, 1] * 10, {"label_names": ["x"]}, ValueError, r"labels must lie in 0 \.\. 0"),
+    (["a b"] * 20, [0.5, 1.0] * 10, {}, TypeError, "integers or strings"),
+    (["a b"] * 20, [0, 1] * 10, {"test_fraction": 1.0}, ValueError, "test_fraction = 1.0"),
+    (["a b", ""] * 10, [0, 1] * 10, {}, ValueError, r"texts\[1\] is empty"),
+])
+def test_your_own_texts_are_checked(texts, labels, options, error, message):
+    with pytest.raises(error, match=message):
+        data.task_from_texts(texts, labels, verbose=False, **options)

@@ -217,3 +217,21 @@ def test_bad_input_gets_clear_errors():
         linear_probe(x, y, x, y, multiclass="softmax")
     with pytest.raises(TypeError, match="standardize must be True or False, got str 'yes'"):
         linear_probe(x, y, x, y, standardize="yes")
+
+
+def test_a_features_object_stands_for_its_f():
+    from lmtheory.features import Features
+
+    rng = np.random.default_rng(0)
+    y = np.arange(40) % 2
+    f = rng.normal(size=(40, 3)) + y[:, None]
+
+    def features(rows):
+        n = len(rows)
+        return Features(f[rows].astype(np.float32), np.zeros((n, 3), np.float32), np.zeros(n, np.float32), None,
+                        None, (), "toy", "", 10)
+
+    train, test = np.arange(30), np.arange(30, 40)
+    from_object = linear_probe(features(train), y[train], features(test), y[test])
+    from_array = linear_probe(f[train].astype(np.float32), y[train], f[test].astype(np.float32), y[test])
+    assert from_object.test_accuracy == from_array.test_accuracy and from_object.C == from_array.C

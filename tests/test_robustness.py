@@ -18,7 +18,7 @@ import torch
 from conftest import ROOT
 
 import lmtheory
-from lmtheory import bounds, core, offline, plotting, sizes, synthetic, widgets
+from lmtheory import bounds, core, offline, plotting, sizes, stats, synthetic, widgets
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ CASES = [
     ("synthetic.make_world: a boolean size", lambda w: synthetic.make_world(n_contexts=True), TypeError,
      ["n_contexts", "integer", "bool"]),
     ("World.sample: n = 10.5", lambda w: w.sample(10.5), ValueError, ["n", "whole number", "10.5"]),
-    ("stats.rank_correlation_test: 99.5 permutations", lambda w: lmtheory.stats.rank_correlation_test(
+    ("stats.rank_correlation_test: 99.5 permutations", lambda w: stats.rank_correlation_test(
         [1, 2, 3], [1, 3, 2], n_permutations=99.5), ValueError, ["n_permutations", "whole number"]),
     ("synthetic.make_world: negative seed", lambda w: synthetic.make_world(seed=-3), ValueError, ["seed = -3", "[0,"]),
     ("synthetic.make_task: gamma = 0", lambda w: synthetic.make_task(w, gamma=0), ValueError, ["gamma = 0", "(0, 1]"]),
