@@ -16,6 +16,8 @@ from . import bounds, core, offline, plotting, sizes, synthetic, widgets
 from .prose import glue
 from .checks import check_int
 
+# The one place the version is written: pyproject.toml reads it, and every chapter's setup cell
+# installs the git tag v<version> (tools/setup_cell.py). Tag each release so that tag exists.
 __version__ = "0.1.0"
 
 __all__ = ["setup", "device", "glue", "bounds", "core", "data", "features", "models", "plotting", "probe", "sizes",

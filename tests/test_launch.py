@@ -1,5 +1,7 @@
-"""Colab: every chapter's launch button opens the right notebook on main, and the chapters that run a
-real language model ask Colab for a GPU and say what happens without one. Fast: reads files only."""
+"""Colab: every chapter's launch button opens the right notebook on main, the chapters that run a
+real language model ask Colab for a GPU and say what happens without one, and the setup cell installs
+the release tag of this version from the repository named once, in _config.yml. Fast: reads files only
+(one test runs pip offline)."""
 
 from __future__ import annotations
 
@@ -99,22 +101,75 @@ def test_live_widgets_stay_off_the_site(entry):
 COLAB_HAS = ("torch", "transformers", "numpy", "matplotlib", "ipywidgets")
 
 
-def _setup_template() -> str:
+def _setup_cell_module():
+    """tools/setup_cell.py, loaded as a module."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("setup_cell", ROOT / "tools" / "setup_cell.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.TEMPLATE
+    return module
+
+
+def _install_line(template: str) -> str:
+    """The one ``%pip install`` line of a setup cell."""
+    lines = [line for line in template.splitlines() if "pip install" in line]
+    assert len(lines) == 1, f"the setup cell should install with one %pip line, got {lines}"
+    return lines[0]
+
+
+INSTALL = re.compile(r'%pip install --quiet "lmtheory @ git\+(?P<url>https://\S+?)@(?P<ref>[^"@\s]+)"$')
 
 
 def test_the_colab_install_line_never_forces_a_reinstall():
-    lines = [line for line in _setup_template().splitlines() if "pip install" in line]
-    assert len(lines) == 1, f"the setup cell should install with one %pip line, got {lines}"
-    assert "google.colab" in _setup_template(), "the install must run in Colab only"
+    template = _setup_cell_module().TEMPLATE
+    line = _install_line(template)
+    assert "google.colab" in template, "the install must run in Colab only"
     flags = {"--upgrade", "-U", "--force-reinstall", "--ignore-installed", "-I", "--no-deps"}
-    assert not flags & set(lines[0].split()), f"the install line {lines[0]!r} must not use {flags}"
-    assert "lmtheory/lmtheory@main" in lines[0], f"the install line must take lmtheory from main: {lines[0]!r}"
+    assert not flags & set(line.split()), f"the install line {line!r} must not use {flags}"
+
+
+def test_the_setup_cell_installs_the_release_tag_of_this_version():
+    """Not a branch: a notebook saved to Drive must install the lmtheory it was written for, from the
+    repository the book's buttons name."""
+    import lmtheory
+
+    line = _install_line(_setup_cell_module().TEMPLATE).strip()
+    match = INSTALL.match(line)
+    assert match, f"the install line {line!r} is not %pip install --quiet \"lmtheory @ git+URL@REF\""
+    assert match["ref"] == f"v{lmtheory.__version__}", (
+        f"the setup cell installs {match['ref']}, not the tag v{lmtheory.__version__} of this version")
+    assert match["url"] == book_config()["repository"]["url"].rstrip("/"), (
+        f"the setup cell installs from {match['url']}, not _config.yml's repository.url")
+
+
+def test_a_fork_edits_one_setting(tmp_path):
+    """A fork changes repository.url in _config.yml and reruns tools/setup_cell.py: the install line follows
+    (here, on copies of the two files it reads), and no other file the book, the package or the tools read
+    writes the URL (the chapters carry it only in their generated setup cell)."""
+    setup_cell = _setup_cell_module()
+    config = (ROOT / "_config.yml").read_text(encoding="utf-8")
+    url = book_config()["repository"]["url"].rstrip("/")
+    assert config.count(url) == 1, f"_config.yml should name {url} once (repository.url)"
+    (tmp_path / "lmtheory").mkdir()
+    (tmp_path / "_config.yml").write_text(config.replace(url, "https://github.com/someone/fork"), encoding="utf-8")
+    (tmp_path / "lmtheory" / "__init__.py").write_text('__version__ = "2.3.4"\n', encoding="utf-8")
+    assert INSTALL.match(_install_line(setup_cell.template(tmp_path)).strip()).group("url", "ref") == (
+        "https://github.com/someone/fork", "v2.3.4")
+
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True)
+    elsewhere = []
+    for name in tracked.stdout.split("\0"):
+        path = ROOT / name
+        if not name or name == "_config.yml" or not path.is_file():
+            continue
+        if path.suffix == ".ipynb":
+            cells = nbformat.read(path, as_version=4).cells
+            first_code = next((i for i, c in enumerate(cells) if c.cell_type == "code"), None)
+            elsewhere += [f"{name}, cell {i}" for i, c in enumerate(cells) if url in c.source and i != first_code]
+        elif url in path.read_text(encoding="utf-8", errors="replace"):
+            elsewhere.append(name)
+    assert not elsewhere, f"{url} is written outside _config.yml, so a fork would have to edit: {elsewhere}"
 
 
 def test_dependencies_have_no_upper_bounds_on_what_colab_has():
@@ -130,11 +185,14 @@ def test_dependencies_have_no_upper_bounds_on_what_colab_has():
 
 def test_installing_lmtheory_where_its_dependencies_are_installed_installs_nothing_else(tmp_path):
     """pip's own resolver, offline: with every dependency already in this environment, installing the
-    package (as Colab's setup cell does) would install lmtheory and nothing else. (A copy of the
-    package is resolved, so that setuptools leaves no build/ folder in the repository.)"""
+    package (as Colab's setup cell does) would install lmtheory and nothing else, at the version that
+    lmtheory.__version__ says (the setup cell's tag). (A copy of the package is resolved, so that
+    setuptools leaves no build/ folder in the repository.)"""
     import json
     import shutil
     import sys
+
+    import lmtheory
 
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, tmp_path / name)
@@ -143,8 +201,12 @@ def test_installing_lmtheory_where_its_dependencies_are_installed_installs_nothi
         [sys.executable, "-m", "pip", "install", "--dry-run", "--no-index", "--no-build-isolation", "--quiet",
          "--report", "-", str(tmp_path)], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, f"pip could not resolve lmtheory offline:\n{result.stderr[-3000:]}"
-    would_install = sorted(item["metadata"]["name"] for item in json.loads(result.stdout)["install"])
+    installs = json.loads(result.stdout)["install"]
+    would_install = sorted(item["metadata"]["name"] for item in installs)
     assert would_install == ["lmtheory"], f"pip would also install {would_install}"
+    assert installs[0]["metadata"]["version"] == lmtheory.__version__, (
+        f"pyproject.toml gives version {installs[0]['metadata']['version']}, lmtheory.__version__ is "
+        f"{lmtheory.__version__}: the setup cell's tag would not match the package")
 
 
 def test_the_execution_report_reads_the_setup_line(capsys, monkeypatch):

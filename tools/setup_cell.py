@@ -6,27 +6,62 @@
 A notebook's setup cell is its first code cell when that cell carries the tag ``setup`` or starts
 with the template's first line; its source is replaced. Otherwise a new setup cell is inserted
 before the first code cell (after the leading markdown), so no chapter code is ever overwritten.
+
+In Colab the cell installs the release of lmtheory that matches this copy of the book: the git tag
+``v<version>`` of the repository, never a branch, so a notebook saved to Drive keeps working as the
+repository moves on. Both come from the one place each is written: the repository from
+``repository.url`` in ``_config.yml`` (which the book's launch, repository and issue buttons use too),
+the version from ``__version__`` in ``lmtheory/__init__.py`` (which pyproject.toml reads). A fork
+edits the URL, runs this script, and tags its release (README, "Publishing a fork").
 """
 
 from __future__ import annotations
 
+import ast
 import sys
 from pathlib import Path
 
 import nbformat
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
 TAG = "setup"
 
-TEMPLATE = """\
+CELL = """\
 # Setup (the same in every chapter): in Colab, install lmtheory; then import, seed, report the device.
 import sys
 if "google.colab" in sys.modules:
-    %pip install --quiet "lmtheory @ git+https://github.com/lmtheory/lmtheory@main"
+    %pip install --quiet "{requirement}"
 import lmtheory
 device = lmtheory.setup(seed=0)"""
 
+
+def repository_url(root: Path = ROOT) -> str:
+    """``repository.url`` of ``root/_config.yml``, e.g. ``https://github.com/OWNER/REPO``."""
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+    url = str((config.get("repository") or {}).get("url") or "").rstrip("/")
+    if not url.startswith("https://"):
+        raise ValueError(f"{root / '_config.yml'}: repository.url must be the repository's https URL, got {url!r}")
+    return url
+
+
+def package_version(root: Path = ROOT) -> str:
+    """``__version__`` of ``root/lmtheory/__init__.py``, read without importing the package, e.g. ``0.1.0``."""
+    path = root / "lmtheory" / "__init__.py"
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if (isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["__version__"]
+                and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+            return node.value.value
+    raise ValueError(f"{path}: no line __version__ = \"X.Y.Z\"")
+
+
+def template(root: Path = ROOT) -> str:
+    """The setup cell of the book at ``root``: it installs ``lmtheory @ git+<repository.url>@v<version>``."""
+    return CELL.format(requirement=f"lmtheory @ git+{repository_url(root)}@v{package_version(root)}")
+
+
+TEMPLATE = template()
 FIRST_LINE = TEMPLATE.splitlines()[0]
 
 
