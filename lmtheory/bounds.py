@@ -16,12 +16,26 @@ from .checks import check_number
 __all__ = ["pinsker", "key_lemma_bound", "sqrt_eps_bound", "quad_bound", "eps_for_loss"]
 
 
-def _check_eps(eps):
-    eps = np.asarray(eps, dtype=float)
-    if np.isnan(eps).any() or (eps < 0).any():
-        bad = eps[np.isnan(eps) | (eps < 0)].flat[0]
-        raise ValueError(f"eps = {bad:g} is not allowed: the excess cross-entropy eps must be >= 0 (nats)")
-    return eps
+#: How far below zero a KL divergence may come out of floating-point rounding and still count as 0.
+ROUNDING = 1e-12
+
+
+def _check_eps(eps, name: str = "eps", *, rounding: float = 0.0):
+    """``eps`` (a number or an array of numbers) as a float array of values ``>= 0``; values in
+    ``[-rounding, 0)`` count as rounding noise and become 0."""
+    if eps is None or isinstance(eps, (str, bytes, dict)):
+        raise TypeError(f"{name} must be a number or an array of numbers, got {type(eps).__name__} {eps!r}")
+    try:
+        eps = np.asarray(eps, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or an array of numbers, got {eps!r:.80}") from None
+    if eps.size == 0:
+        raise ValueError(f"{name} is empty; give a number or a non-empty array of numbers")
+    bad = np.isnan(eps) | (eps < -rounding)
+    if bad.any():
+        noise = f" (values down to -{rounding:g} count as rounding noise)" if rounding else ""
+        raise ValueError(f"{name} = {eps[bad].flat[0]:g} is not allowed: {name} must be >= 0 (nats){noise}")
+    return np.maximum(eps, 0.0)
 
 
 def _scalar_or_array(x):
@@ -29,8 +43,12 @@ def _scalar_or_array(x):
 
 
 def pinsker(kl):
-    """Pinsker's inequality: ``||p - q||_1 <= sqrt(2 KL(p || q))``; returns the right-hand side."""
-    return _scalar_or_array(np.sqrt(2 * _check_eps(kl)))
+    """Pinsker's inequality: ``||p - q||_1 <= sqrt(2 KL(p || q))``; returns the right-hand side.
+
+    ``kl`` (nats, a number or an array) must be ``>= 0``; a computed KL a hair below zero, down to
+    ``-ROUNDING`` (1e-12), is floating-point noise and is treated as 0.
+    """
+    return _scalar_or_array(np.sqrt(2 * _check_eps(kl, "kl", rounding=ROUNDING)))
 
 
 def key_lemma_bound(B: float, eps):

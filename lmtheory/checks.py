@@ -13,12 +13,20 @@ import torch
 SUM_TOLERANCE = 1e-4
 
 
-def check_tensor(x, name: str) -> torch.Tensor:
-    """Return ``x`` if it is a floating-point tensor, else raise a ``TypeError`` naming it."""
+def check_tensor(x, name: str, *, allow_minus_inf: bool = False) -> torch.Tensor:
+    """Return ``x`` if it is a non-empty floating-point tensor without nan or inf, else raise an error
+    naming it. ``allow_minus_inf`` lets ``-inf`` through (the log-probability of an impossible word)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if not x.is_floating_point():
         raise TypeError(f"{name} must hold floating-point numbers, got dtype {x.dtype}")
+    if x.numel() == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(x.shape)}); it needs at least one entry")
+    bad = torch.isnan(x) | (x == math.inf) | ((x == -math.inf) if not allow_minus_inf else False)
+    if bad.any():
+        first = tuple(int(i) for i in torch.nonzero(bad)[0])
+        raise ValueError(f"{name} contains {int(bad.sum())} nan or inf entries (the first at index {first}: "
+                         f"{float(x[first])}); every entry must be finite")
     return x
 
 
@@ -41,6 +49,9 @@ def check_matching(
     """Check that ``a.shape[dims[i]] == b.shape[other_dims[i]]`` for each ``i``."""
     check_tensor(a, name_a)
     check_tensor(b, name_b)
+    if a.dtype != b.dtype:
+        raise TypeError(f"{name_a} is {a.dtype} but {name_b} is {b.dtype}; they must have the same dtype "
+                        f"(convert one, e.g. {name_a}.to({name_b}.dtype))")
     for i, j in zip(dims, other_dims):
         if a.dim() == 0 or a.shape[i] != b.shape[j]:
             raise ValueError(
@@ -50,9 +61,10 @@ def check_matching(
 
 
 def check_same_shape(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> None:
-    """Check that ``a`` and ``b`` are tensors of the same shape."""
-    check_tensor(a, name_a)
-    check_tensor(b, name_b)
+    """Check that ``a`` and ``b`` are tensors of the same shape (their values are the caller's to check)."""
+    for x, name in ((a, name_a), (b, name_b)):
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if a.shape != b.shape:
         raise ValueError(
             f"shapes do not match: {name_a} has shape {tuple(a.shape)} and {name_b} has shape "
@@ -65,8 +77,6 @@ def check_distribution(p, name: str, tolerance: float = SUM_TOLERANCE) -> torch.
     check_tensor(p, name)
     if p.dim() == 0:
         raise ValueError(f"{name} must have at least one dimension (the outcomes), got a scalar")
-    if not torch.isfinite(p).all():
-        raise ValueError(f"{name} must be finite, but it contains nan or inf")
     smallest = float(p.min())
     if smallest < 0:
         raise ValueError(f"{name} must be non-negative probabilities, but its smallest entry is {smallest:.3g}")
@@ -82,6 +92,26 @@ def check_distribution(p, name: str, tolerance: float = SUM_TOLERANCE) -> torch.
     return p
 
 
+def check_log_distribution(log_q, name: str, tolerance: float = SUM_TOLERANCE) -> torch.Tensor:
+    """Check that every slice ``log_q[..., :]`` is the logarithm of a probability vector: entries
+    ``<= 0`` (``-inf`` allowed) whose exponentials sum to 1. Probabilities passed by mistake are
+    named as such (their cross-entropy and KL would come out negative)."""
+    check_tensor(log_q, name, allow_minus_inf=True)
+    if log_q.dim() == 0:
+        raise ValueError(f"{name} must have at least one dimension (the outcomes), got a scalar")
+    sums = torch.logsumexp(log_q, -1).exp()
+    worst = int((sums - 1).abs().flatten().argmax())
+    off = float(sums.flatten()[worst])
+    if float(log_q.max()) > tolerance or abs(off - 1) > tolerance:
+        looks_like_probabilities = bool((log_q >= 0).all()) and abs(float(log_q.sum(-1).flatten()[0]) - 1) < tolerance
+        hint = (f"; it looks like probabilities: pass their logarithm, {name} = q.log()"
+                if looks_like_probabilities else "")
+        raise ValueError(f"{name} must hold log-probabilities (entries <= 0 whose exponentials sum to 1 over the "
+                         f"last dimension), but its largest entry is {float(log_q.max()):.4g} and exp({name}) sums "
+                         f"to {off:.6g} (at index {worst}){hint}")
+    return log_q
+
+
 def check_number(
     value,
     name: str,
@@ -93,19 +123,30 @@ def check_number(
 ) -> float:
     """Return ``float(value)`` if it lies in the given interval, else raise a ``ValueError``.
 
-    Example: ``check_number(eps, "eps", low=0)`` accepts ``eps >= 0``.
+    An infinite end of the interval is always open: ``inf`` and ``-inf`` are never accepted, and
+    neither are ``nan``, strings or booleans (``"0.5"`` is an error, not 0.5).
+
+    Example: ``check_number(eps, "eps", low=0)`` accepts finite ``eps >= 0``.
     """
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
     try:
         x = float(value)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {value!r}") from None
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r:.80}") from None
     too_low = x <= low if low_open else x < low
     too_high = x >= high if high_open else x > high
-    if math.isnan(x) or too_low or too_high:
-        left = "(" if low_open else "["
-        right = ")" if high_open else "]"
-        raise ValueError(f"{name} = {value!r} is outside the allowed range {left}{low:g}, {high:g}{right}")
+    if not math.isfinite(x) or too_low or too_high:
+        raise ValueError(f"{name} = {value!r} is outside the allowed range "
+                         f"{_interval(low, high, low_open, high_open)}")
     return x
+
+
+def _interval(low: float, high: float, low_open: bool = False, high_open: bool = False) -> str:
+    """The interval as a reader writes it, infinite ends open: ``(0, 1]``, ``[2, inf)``."""
+    left = "(" if low_open or math.isinf(low) else "["
+    right = ")" if high_open or math.isinf(high) else "]"
+    return f"{left}{low:g}, {high:g}{right}"
 
 
 def check_int(value, name: str, *, low: float = -math.inf, high: float = math.inf) -> int:
@@ -123,7 +164,7 @@ def check_int(value, name: str, *, low: float = -math.inf, high: float = math.in
             raise ValueError(f"{name} must be a whole number, got {value!r}")
     x = int(value)
     if not low <= x <= high:
-        raise ValueError(f"{name} = {value!r} is outside the allowed range [{low:g}, {high:g}]")
+        raise ValueError(f"{name} = {value!r} is outside the allowed range {_interval(low, high)}")
     return x
 
 

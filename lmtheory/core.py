@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from .checks import check_distribution, check_matching, check_matrix, check_same_shape
+from .checks import check_distribution, check_log_distribution, check_matching, check_matrix, check_same_shape
 
 __all__ = [
     "log_partition",
@@ -90,6 +90,7 @@ def cross_entropy(p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
     """
     check_distribution(p, "p")
     check_same_shape(p, log_q, "p", "log_q")
+    check_log_distribution(log_q, "log_q")
     return -torch.where(p > 0, p * log_q, torch.zeros_like(p)).sum(-1)
 
 
@@ -105,6 +106,7 @@ def kl_divergence(p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
     """
     check_distribution(p, "p")
     check_same_shape(p, log_q, "p", "log_q")
+    check_log_distribution(log_q, "log_q")
     positive = p > 0
     terms = p * (torch.where(positive, p, torch.ones_like(p)).log() - log_q)
     return torch.where(positive, terms, torch.zeros_like(p)).sum(-1)
@@ -155,6 +157,8 @@ def softmax_context_loss(theta: torch.Tensor, Phi: torch.Tensor, p_star: torch.T
     Shapes: ``theta (..., d)``, ``Phi (d, V)``, ``p_star (..., V)`` -> ``(...,)``.
     Its gradient in ``theta`` is ``Phi p_theta - Phi p*``.
     """
+    check_matching(theta, Phi, "theta", "Phi")
+    check_distribution(p_star, "p_star")
     mean_star = conditional_mean(p_star, Phi)
     return -(theta * mean_star).sum(-1) + log_partition(theta, Phi)
 
@@ -165,6 +169,8 @@ def quad_context_loss(theta: torch.Tensor, Phi: torch.Tensor, p_star: torch.Tens
     This is the softmax loss with ``log Z(theta)`` replaced by the quadratic ``1/2 ||Phi^T theta||^2``.
     Shapes: ``theta (..., d)``, ``Phi (d, V)``, ``p_star (..., V)`` -> ``(...,)``.
     """
+    check_matching(theta, Phi, "theta", "Phi")
+    check_distribution(p_star, "p_star")
     mean_star = conditional_mean(p_star, Phi)
     return -(theta * mean_star).sum(-1) + 0.5 * (theta @ Phi).pow(2).sum(-1)
 
@@ -174,6 +180,7 @@ def quad_minimiser(Phi: torch.Tensor, p_star: torch.Tensor) -> torch.Tensor:
 
     Shapes: ``Phi (d, V)`` of rank ``d``, ``p_star (..., V)`` -> ``(..., d)``.
     """
+    check_distribution(p_star, "p_star")
     mean_star = conditional_mean(p_star, Phi)
     gram = Phi @ Phi.T
     if torch.linalg.matrix_rank(gram) < gram.shape[0]:
@@ -189,4 +196,5 @@ def quad_excess_loss(theta: torch.Tensor, Phi: torch.Tensor, p_star: torch.Tenso
 
     Shapes: ``theta (..., d)``, ``Phi (d, V)``, ``p_star (..., V)`` -> ``(...,)``.
     """
+    check_matching(theta, Phi, "theta", "Phi")
     return 0.5 * ((theta - quad_minimiser(Phi, p_star)) @ Phi).pow(2).sum(-1)

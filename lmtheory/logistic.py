@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .checks import check_distribution
+from .checks import check_distribution, check_tensor
 
 __all__ = ["expected_logistic_loss", "binary_entropy", "fit_logistic"]
 
@@ -56,6 +56,8 @@ def fit_logistic(
         The minimal expected logistic loss (nats).
     """
     check_distribution(weights, "weights")
+    check_tensor(features, "features")
+    check_tensor(q, "q")
     if features.dim() != 2 or features.shape[0] != q.shape[0] or q.shape != weights.shape:
         raise ValueError(
             f"features must be (N, k) with q and weights (N,); got {tuple(features.shape)}, "

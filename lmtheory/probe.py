@@ -347,7 +347,14 @@ def _features(x, name: str):
     else:
         if isinstance(x, torch.Tensor):
             x = x.detach().to("cpu", torch.float64).numpy()
-        x = np.asarray(x, dtype=np.float64)
+        try:
+            x = np.asarray(x, dtype=np.float64)
+        except (TypeError, ValueError):
+            lengths = sorted({len(row) for row in x if hasattr(row, "__len__")}) if hasattr(x, "__iter__") else []
+            shape = f"rows of lengths {lengths}: every row must have the same length" if len(lengths) > 1 else \
+                "entries that are not numbers"
+            raise ValueError(f"{name} must be a matrix of numbers (n_examples, n_features), but it has "
+                             f"{shape}") from None
         values = x
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
         hint = "; for a single feature use x[:, None]" if x.ndim == 1 else ""

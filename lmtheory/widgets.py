@@ -27,6 +27,8 @@ __all__ = ["cached_task", "cached_sweep", "draw_eps_panels", "eps_figure", "eps_
 
 KINDS = ("margin", "random")  # the label-free adversary (its refit is honest) and random errors
 GRID_POINTS = 12  # eps values per curve: enough for a picture, cheap to redo when gamma or B moves
+GAMMA_SLIDER = (0.05, 1.0)  # the explorer's coverage slider, ends included
+B_SLIDER = (1.0, 16.0)  # the explorer's word-weight slider
 _label = "synthetic world: N = {0.n_contexts} contexts, V = {0.vocab_size} words, d = {0.dim}".format
 _TASKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # world -> {(B, gamma): Task}
 _SWEEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # task -> {grid: DataFrame}
@@ -196,13 +198,19 @@ def eps_explorer(world, task=None, *, eps: float = 1e-3, gamma: float = 0.5, B: 
     from IPython.display import Image, display
 
     B, gamma = (task.B, task.gamma) if task is not None else (B, gamma)
+    low, high = _check_range(eps_range)
+    # A slider would silently move a value outside its range to the nearest end: refuse it instead.
+    eps = check_number(eps, "eps", low=low, high=high)
+    gamma = check_number(gamma, "gamma (the coverage slider)", low=GAMMA_SLIDER[0], high=GAMMA_SLIDER[1])
+    B = check_number(B, "B (the word-weight slider)", low=B_SLIDER[0], high=B_SLIDER[1])
     opts = {"continuous_update": False, "style": {"description_width": "110px"},
             "layout": W.Layout(width="420px")}
     sliders = {
-        "eps": W.FloatLogSlider(value=eps, base=10, min=math.log10(eps_range[0]), max=math.log10(eps_range[1]),
+        "eps": W.FloatLogSlider(value=eps, base=10, min=math.log10(low), max=math.log10(high),
                                 step=0.05, readout_format=".1e", description="ε (nats)", **opts),
-        "gamma": W.FloatSlider(value=gamma, min=0.05, max=1.0, step=0.05, description="coverage γ", **opts),
-        "B": W.FloatSlider(value=B, min=1.0, max=16.0, step=0.5, description="B = max |v_w|", **opts),
+        "gamma": W.FloatSlider(value=gamma, min=GAMMA_SLIDER[0], max=GAMMA_SLIDER[1], step=0.05,
+                               description="coverage γ", **opts),
+        "B": W.FloatSlider(value=B, min=B_SLIDER[0], max=B_SLIDER[1], step=0.5, description="B = max |v_w|", **opts),
         "shown": W.ToggleButtons(options=list(kinds), value=kinds[0], description="right panel"),
     }
     start = (sliders["gamma"].value, sliders["B"].value)  # where the sliders show the given task

@@ -141,7 +141,7 @@ def test_bad_names_splits_sources_and_sizes_are_clear_errors():
     with pytest.raises(ValueError, match="'rt2' is an offline stand-in and has no Hub source; ask for 'sst2'"):
         load_task("rt2", source="hub")
     for n in (0, -5, 2.5):
-        with pytest.raises(ValueError, match=r"^n (= -?\d+ is outside the allowed range \[1, inf\]|must be a whole number)"):
+        with pytest.raises(ValueError, match=r"^n (= -?\d+ is outside the allowed range \[1, inf\)|must be a whole number)"):
             load_task("rt2", n=n)
     with pytest.raises(ValueError, match="unknown task"):
         task_spec("ag_news")

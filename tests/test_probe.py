@@ -83,7 +83,7 @@ def test_the_c_grid_follows_the_protocol():
     small = linear_probe(x[:500], y[:500], x[10_000:], y[10_000:])
     assert np.array_equal(small.model[-1].Cs_, c_grid(500)) and small.C in c_grid(500)
     for bad in (0, -3, 2.5):
-        with pytest.raises(ValueError, match=rf"n_train (= {bad} is outside the allowed range \[1, inf\]|must be a "
+        with pytest.raises(ValueError, match=rf"n_train (= {bad} is outside the allowed range \[1, inf\)|must be a "
                                              rf"whole number, got {bad})"):
             c_grid(bad)
     with pytest.raises(TypeError, match="n_train must be an integer, got bool True"):

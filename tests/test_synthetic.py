@@ -384,7 +384,7 @@ def test_sampled_corpus_follows_the_world():
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda w, t: synthetic.eps_optimal_model(w, -0.1, task=t), r"eps = -0.1 is outside the allowed range \[0, inf\]"),
+        (lambda w, t: synthetic.eps_optimal_model(w, -0.1, task=t), r"eps = -0.1 is outside the allowed range \[0, inf\)"),
         (lambda w, t: synthetic.eps_optimal_model(w, 1e9, task=t), r"eps = 1e\+09 nats cannot be reached .* allowed: 0 <= eps <="),
         (lambda w, t: synthetic.eps_optimal_model(w, 0.1, "sideways", task=t), r"unknown perturbation kind 'sideways'; allowed: 'random', 'orthogonal', 'margin', 'adversarial'"),
         (lambda w, t: synthetic.eps_optimal_model(w, 0.1, "adversarial"), r"needs the task"),
@@ -393,7 +393,7 @@ def test_sampled_corpus_follows_the_world():
         (lambda w, t: synthetic.sweep(w, t, [1e-3, -1.0]), r"eps_grid must hold values >= 0, got -1"),
         (lambda w, t: synthetic.error_path(w, t, "sideways", [1e-3]), r"unknown perturbation kind 'sideways'"),
         (lambda w, t: synthetic.gap_expansion([1e-3, 0.0], [1.0, 2.0]), r"eps must be positive, got 0"),
-        (lambda w, t: synthetic.make_task(w, B=0.0), r"B = 0.0 is outside the allowed range \(0, inf\]"),
+        (lambda w, t: synthetic.make_task(w, B=0.0), r"B = 0.0 is outside the allowed range \(0, inf\)"),
         (lambda w, t: synthetic.make_task(w, gamma=0.0), r"gamma = 0.0 is outside the allowed range \(0, 1\]"),
         (lambda w, t: synthetic.make_task(w, gamma=1.2), r"gamma = 1.2"),
         (lambda w, t: synthetic.make_task(w, gamma=1e-9), r"gamma = 1e-09 cannot be reached in this world"),
