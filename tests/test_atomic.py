@@ -4,6 +4,7 @@ and a cache that cannot be written to (features and a training run still come ba
 from __future__ import annotations
 
 import multiprocessing
+import time
 import warnings
 from pathlib import Path
 
@@ -57,6 +58,25 @@ def test_two_processes_building_one_folder_both_succeed_and_the_first_is_kept(tm
     tag = contents["config.json"].split()[0]
     assert contents == {"config.json": f"{tag} config.json", "weights.bin": f"{tag} weights.bin"}  # one builder's
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def _build_once(target: str, log: str) -> None:
+    """Build ``target`` (slowly) unless it is there, as the offline model's de-quantisation does."""
+    with atomic.one_at_a_time(target):
+        if not Path(target).is_dir():
+            time.sleep(1.0)
+            with atomic_folder(target) as temporary:
+                (temporary / "weights.bin").write_text("built")
+            with open(log, "a") as handle:
+                handle.write("built\n")
+
+
+def test_the_second_process_waits_for_the_first_instead_of_building_again(tmp_path):
+    target, log = tmp_path / "model", tmp_path / "log.txt"
+    start = time.perf_counter()
+    assert _run_together(_build_once, (str(target), str(log)), (str(target), str(log))) == [0, 0]
+    assert log.read_text() == "built\n"  # one build, not two
+    assert (target / "weights.bin").read_text() == "built" and time.perf_counter() - start >= 1.0
 
 
 def test_a_write_that_fails_leaves_nothing(tmp_path):
