@@ -39,7 +39,9 @@ merges from (never to the text the model is trained on).
 Runs are cached on disk under ``cache_dir()/"runs"/<hash>``, the hash covering everything that
 determines the run (settings, the corpus's fingerprint, the tokenizer, the device type and :data:`TRAIN_VERSION`):
 a second call with the same settings loads the checkpoints in a second, and chapters 8 and 9 share
-the cross-entropy run. A damaged cache entry is retrained, with a warning.
+the cross-entropy run. A damaged cache entry is retrained, with a warning. An unfinished run keeps a
+resume point beside its entry (``<hash>.resume.pt``, after every checkpoint and at least once a
+minute): interrupted by Ctrl-C or a killed kernel, the next call continues from there.
 
 On the CPU training runs on one thread: the matrices of so small a model are too small to share
 out, and on two cores shared with other work one thread trained 4.5 times faster than two (7,600
@@ -61,6 +63,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import math
 import shutil
 import time
 import warnings
@@ -88,6 +91,8 @@ TRAIN_VERSION = 3
 EOS = "<|endoftext|>"
 #: Where checkpoints go, as fractions of the steps: one early, the rest geometric from LATE_START.
 EARLY, LATE_START = 1 / 64, 1 / 10
+#: An unfinished run saves its state after each checkpoint and at least this often (seconds) to resume from.
+RESUME_EVERY_S = 60.0
 #: How often each indicative word is shown to the BPE trainer (see the module's notes).
 WORD_BOOST = 2_000
 
@@ -524,11 +529,13 @@ def pretrain(settings: Settings | None = None, corpus: Corpus | None = None, *, 
         phi = None
         if settings.fixed_phi:
             phi = fixed_phi(pretrain(settings.phi_source(), corpus, cache=cache, progress=progress, verbose=False))
+        resume = folder.with_name(folder.name + ".resume.pt") if cache else None
         with _one_thread_on_cpu(where):
-            run = _train(settings, tokenizer, train_ids, held_ids, where, progress, phi=phi)
+            run = _train(settings, tokenizer, train_ids, held_ids, where, progress, phi=phi, resume=resume)
         run.corpus = corpus.summary()
         if cache:
             _save_run(folder, run)
+            resume.unlink(missing_ok=True)
     if verbose:
         print(run.summary())
     return run
@@ -578,8 +585,13 @@ def _evaluate(model, held_ids: torch.Tensor, settings: Settings, where) -> tuple
     return float(totals[0] / n), float(totals[1] / n)
 
 
-def _train(settings: Settings, tokenizer, train_ids, held_ids, where, progress: bool, phi=None) -> Run:
-    """Train from scratch; ``phi`` (d, V), given exactly when ``settings.fixed_phi``, is the fixed ``Phi``."""
+def _train(settings: Settings, tokenizer, train_ids, held_ids, where, progress: bool, phi=None,
+           resume=None) -> Run:
+    """Train from scratch; ``phi`` (d, V), given exactly when ``settings.fixed_phi``, is the fixed ``Phi``.
+
+    With a ``resume`` file, the state after each checkpoint (and at least every :data:`RESUME_EVERY_S`
+    seconds) is saved there, and a run that finds the file continues from it: interrupted (Ctrl-C, a
+    killed kernel) and resumed, it ends with the same weights as a run that was never interrupted."""
     if (phi is not None) != settings.fixed_phi:
         raise ValueError(f"phi must be given exactly when settings.fixed_phi is True "
                          f"(fixed_phi = {settings.fixed_phi})")
@@ -602,16 +614,26 @@ def _train(settings: Settings, tokenizer, train_ids, held_ids, where, progress: 
         if step < settings.warmup:
             return (step + 1) / settings.warmup
         progress_ = (step - settings.warmup) / max(1, settings.steps - settings.warmup)
-        return 0.1 + 0.45 * (1 + np.cos(np.pi * min(1.0, progress_)))
+        return 0.1 + 0.45 * (1 + math.cos(math.pi * min(1.0, progress_)))  # a Python float: resume points store it
 
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, rate)
     generator = torch.Generator().manual_seed(settings.seed)
     objective = _LOSSES[settings.objective]
     keep = set(settings.checkpoint_steps())
     T = settings.block_size
-    checkpoints, states, seconds, recent = [], [], 0.0, []
-    bar = tqdm(range(1, settings.steps + 1), desc=f"training ({settings.objective})", disable=not progress,
-               mininterval=1.0)
+    checkpoints, states, seconds, recent, done = [], [], 0.0, [], 0
+    saved = _load_resume(resume) if resume is not None else None
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimiser.load_state_dict(saved["optimiser"])
+        schedule.load_state_dict(saved["schedule"])
+        generator.set_state(saved["generator"])
+        checkpoints = [Checkpoint(**c) for c in saved["checkpoints"]]
+        states, seconds, recent, done = saved["states"], saved["seconds"], saved["recent"], saved["step"]
+        print(f"Resuming an interrupted training run ({settings.objective}) at step {done:,} of {settings.steps:,}")
+    bar = tqdm(range(done + 1, settings.steps + 1), initial=done, total=settings.steps,
+               desc=f"training ({settings.objective})", disable=not progress, mininterval=1.0)
+    last_saved = time.perf_counter()
     for step in bar:
         start = time.perf_counter()
         offsets = torch.randint(0, len(train_ids) - T, (settings.batch_size,), generator=generator)
@@ -634,6 +656,13 @@ def _train(settings: Settings, tokenizer, train_ids, held_ids, where, progress: 
             ce, quad = _evaluate(model, held_ids, settings, where)
             checkpoints.append(Checkpoint(step, step * settings.tokens_per_step, ce, quad, float(np.mean(recent))))
             states.append({k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()})
+        if resume is not None and step < settings.steps and (step in keep or time.perf_counter() - last_saved
+                                                            > RESUME_EVERY_S):
+            _save_resume(resume, {"step": step, "model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                                  "schedule": schedule.state_dict(), "generator": generator.get_state(),
+                                  "checkpoints": [dataclasses.asdict(c) for c in checkpoints], "states": states,
+                                  "seconds": seconds, "recent": recent})
+            last_saved = time.perf_counter()
     bar.close()
     return Run(settings, checkpoints, states, tokenizer, seconds, where.type, corpus="")
 
@@ -793,6 +822,28 @@ def probe_run(run: Run, tasks: dict, *, checkpoints=(-1,), features=("f", "mean"
 def _digest(value) -> str:
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _save_resume(path, state: dict) -> None:
+    """Store the state of an unfinished run atomically (a failed write costs only the resume point)."""
+    try:
+        with atomic_file(path) as temporary:
+            torch.save(state, temporary)
+    except OSError as error:
+        cache_write_failed(path, error)
+
+
+def _load_resume(path) -> dict | None:
+    """The state an interrupted run saved in ``path``, or None (none there, or unreadable: then it is removed)."""
+    if not path.exists():
+        return None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        warnings.warn(f"the resume point {path} could not be read ({type(error).__name__}: {error}); training "
+                      f"from the start", stacklevel=4)
+        path.unlink(missing_ok=True)
+        return None
 
 
 def _save_run(folder, run: Run) -> None:

@@ -309,3 +309,45 @@ def test_book_settings_follow_the_sizes(monkeypatch):
     assert book_settings("quad", fixed_phi=True).phi_source() == book_settings("ce")
     with pytest.raises(TypeError, match="Settings"):
         pretrain({"objective": "ce"})
+
+
+CHILD = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from test_train import RESUMABLE, tiny_corpus
+from lmtheory.train import pretrain
+pretrain(RESUMABLE, tiny_corpus(), progress=False, verbose=False)
+"""
+RESUMABLE = Settings(objective="ce", **dict(TINY, steps=600, n_checkpoints=4))
+
+
+def test_an_interrupted_run_resumes_where_it_stopped_and_ends_as_if_never_stopped(tmp_path, monkeypatch, capsys):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    monkeypatch.setenv("LMTHEORY_CACHE", str(tmp_path))
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(Path(__file__).parent)],
+                             env=dict(os.environ, LMTHEORY_CACHE=str(tmp_path)), stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob("runs/*.resume.pt")) and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    child.send_signal(signal.SIGINT)  # Ctrl-C, half way
+    _, stderr = child.communicate(timeout=60)
+    assert "KeyboardInterrupt" in stderr, f"the run was not interrupted half way:\n{stderr[-2000:]}"
+    [resume] = tmp_path.glob("runs/*.resume.pt")
+    assert not resume.with_name(resume.name.removesuffix(".resume.pt")).exists()  # no finished run was stored
+
+    resumed = pretrain(RESUMABLE, tiny_corpus(), progress=False, verbose=False)
+    said = capsys.readouterr().out
+    step = int(said.split(" at step ")[1].split(" ")[0].replace(",", ""))
+    assert 0 < step < RESUMABLE.steps, said
+    assert not resume.exists()  # the finished run is stored; its resume point is gone
+    never_stopped = pretrain(RESUMABLE, tiny_corpus(), cache=False, progress=False, verbose=False)
+    assert [c.step for c in resumed.checkpoints] == [c.step for c in never_stopped.checkpoints]
+    assert [c.held_out_ce for c in resumed.checkpoints] == [c.held_out_ce for c in never_stopped.checkpoints]
+    for ours, theirs in zip(resumed.states, never_stopped.states):
+        assert all(torch.equal(ours[k], theirs[k]) for k in theirs)
