@@ -59,6 +59,7 @@ the GPU's own nondeterminism.
 from __future__ import annotations
 
 import contextlib
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -535,7 +536,8 @@ def pretrain(settings: Settings | None = None, corpus: Corpus | None = None, *, 
         run.corpus = corpus.summary()
         if cache:
             _save_run(folder, run)
-            resume.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # stored (or not storable): the resume point has done its work
+                resume.unlink(missing_ok=True)
     if verbose:
         print(run.summary())
     return run
