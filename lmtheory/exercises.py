@@ -22,9 +22,10 @@ Every code exercise of a chapter follows one pattern, which the tests check for 
 
 1. A markdown cell with the exercise, ``{exercise}`` with ``:label: chN-ex-NAME``, and (later) its
    ``{solution} chN-ex-NAME`` with ``:class: dropdown``.
-2. A code cell whose solution lines sit between ``### BEGIN SOLUTION`` and ``### END SOLUTION``
-   (nbgrader's markers). The region is the whole body the student writes, indented like the code
-   around it: ``tools/student_copies.py`` replaces it with ``raise NotImplementedError(...)``.
+2. A code cell whose solution lines sit between ``# BEGIN SOLUTION`` and ``# END SOLUTION``
+   (the markers nbgrader and otter-grader both read). The region is the whole body the student
+   writes, indented like the code around it: ``tools/student_copies.py`` replaces it with
+   ``raise NotImplementedError(...)``, and ``tools/grading.py`` marks it for nbgrader and otter.
 3. The next code cell is the check: it calls :func:`grade` with the exercise's label, the student's
    answer and the notebook objects the reference needs, and contains no solution code::
 
@@ -45,6 +46,8 @@ Every code exercise of a chapter follows one pattern, which the tests check for 
    By default the answer is compared with ``solve(**context)`` by :func:`check`; pass
    ``grader=function(label, yours, **context)`` for answers that are functions, several parts or
    properties (it raises :class:`ExerciseError` when something is wrong and prints ``correct: ...``).
+   ``points`` (default 1) is what the check cell is worth when nbgrader or otter-grader grade the
+   chapter (``tools/grading.py``).
 """
 
 from __future__ import annotations
@@ -217,6 +220,7 @@ class Exercise:
     grader: Callable | None = None
     rtol: float = 1e-6
     atol: float = 1e-9
+    points: float = 1
 
     @property
     def needs(self) -> list[str]:
@@ -237,21 +241,25 @@ class Exercise:
 
 
 def register(label: str, *, example: Callable[[], dict], wrong: dict[str, Callable],
-             grader: Callable | None = None, rtol: float = 1e-6, atol: float = 1e-9) -> Callable:
+             grader: Callable | None = None, rtol: float = 1e-6, atol: float = 1e-9,
+             points: float = 1) -> Callable:
     """Decorator: register the decorated ``solve(**context)`` as the reference of exercise ``label``.
 
-    ``label`` is the exercise's ``chN-ex-NAME``; ``wrong`` needs at least two typical mistakes.
+    ``label`` is the exercise's ``chN-ex-NAME``; ``wrong`` needs at least two typical mistakes;
+    ``points`` (positive) is what the exercise's check cell earns in nbgrader and otter-grader.
     See the module docstring for the convention. Returns ``solve`` unchanged.
     """
     if not isinstance(label, str) or not _LABEL.match(label):
         raise ValueError(f"an exercise label looks like 'ch3-ex-uniform' (lower case), got {label!r}")
     if len(wrong) < 2:
         raise ValueError(f"{label}: register at least two typical wrong answers, got {len(wrong)}")
+    if not points > 0:
+        raise ValueError(f"{label}: points must be positive, got {points!r}")
 
     def decorate(solve: Callable) -> Callable:
         if label in _BANK and _BANK[label].solve.__module__ != solve.__module__:
             raise ValueError(f"{label} is registered twice ({_BANK[label].solve.__module__}, {solve.__module__})")
-        _BANK[label] = Exercise(label, solve, example, dict(wrong), grader, rtol, atol)
+        _BANK[label] = Exercise(label, solve, example, dict(wrong), grader, rtol, atol, points)
         return solve
 
     return decorate

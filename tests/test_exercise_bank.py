@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted(p for p in (ROOT / "book").glob("*.ipynb"))
 BANK = bank()
 WRONG = [(label, name) for label, ex in BANK.items() for name in ex.wrong]
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 EXERCISE_LABEL = re.compile(r"\{exercise\}[^\n]*\n(?:\s*:[\w-]+:[^\n]*\n)*?\s*:label:\s*(\S+)")
 GRADE_CALL = re.compile(r"""\bgrade\(\s*["']([^"']+)["']""")
 

@@ -20,7 +20,7 @@ from conftest import jupyter_book
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "book").glob("*.ipynb"))
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 
 
 def _load_tool():
@@ -35,7 +35,7 @@ student_copies = _load_tool()
 
 
 def test_stub_keeps_indentation_and_the_lines_around():
-    source = "def f(x):\n    y = 1\n    ### BEGIN SOLUTION\n    return x + y\n    ### END SOLUTION\nprint(f)"
+    source = "def f(x):\n    y = 1\n    # BEGIN SOLUTION\n    return x + y\n    # END SOLUTION\nprint(f)"
     stubbed, regions = student_copies.stub_solutions(source, "ch9-ex-f")
     assert regions == 1
     assert stubbed.splitlines() == [
@@ -47,7 +47,8 @@ def test_stub_keeps_indentation_and_the_lines_around():
 @pytest.mark.parametrize("source, message", [
     (f"{BEGIN}\nx = 1", "never closed"),
     (f"{BEGIN}\n{BEGIN}\nx = 1\n{END}", "inside another solution region"),
-    (f"x = 1\n{END}", "without a ### BEGIN SOLUTION"),
+    (f"x = 1\n{END}", "without a # BEGIN SOLUTION"),
+    ("### BEGIN SOLUTION\nx = 1\n### END SOLUTION", "write the marker '### BEGIN SOLUTION' as '# BEGIN SOLUTION'"),
 ])
 def test_stub_rejects_broken_markers(source, message):
     with pytest.raises(ValueError, match=f"ch9.ipynb, cell 4: .*{message}"):

@@ -3,8 +3,8 @@
     python tools/student_copies.py DEST                    student copy of every chapter into DEST/
     python tools/student_copies.py --site OUT EXECUTED     the student edition's book folder, for `make book-student`
 
-A student copy is the chapter with every region between ``### BEGIN SOLUTION`` and
-``### END SOLUTION`` replaced by one line (indented like the region) that raises
+A student copy is the chapter with every region between ``# BEGIN SOLUTION`` and
+``# END SOLUTION`` replaced by one line (indented like the region) that raises
 ``NotImplementedError("exercise <label>: ...")``, every ``{solution}`` block removed from the
 markdown, the check cells kept, and no outputs. The label is that of the nearest ``{exercise}``
 above the cell, so a student who runs all cells stops at the first exercise not done yet, and a
@@ -15,6 +15,8 @@ EXECUTED, ``_build/jupyter_execute/book``), each turned into its student copy wi
 up to the exercises, so the figures and numbers are on the pages while no solution is: neither the
 code between the markers, nor a worked solution, nor the output of a check cell (which prints the
 expected value). It is built without executing anything again.
+
+The sources for nbgrader and otter-grader are written by ``tools/grading.py``, from the same cells.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from setup_cell import ROOT, notebooks  # noqa: E402
 from strip_outputs import strip  # noqa: E402
 
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 _EXERCISE_LABEL = re.compile(r"\{exercise\}[^\n]*\n(?:\s*:[\w-]+:[^\n]*\n)*?\s*:label:\s*(\S+)")
 _FENCE = re.compile(r"^(\s*)(`{3,}|:{3,})\{solution\}")
 
@@ -42,11 +44,15 @@ def stub_solutions(source: str, label: str, where: str = "cell") -> tuple[str, i
     """``source`` with each solution region replaced by a ``raise NotImplementedError`` line.
 
     Returns ``(new source, number of regions)``. Raises ValueError, naming ``where``, for a region
-    that is nested or not closed, or an END without a BEGIN.
+    that is nested or not closed, an END without a BEGIN, or a marker written another way
+    (``### BEGIN SOLUTION``).
     """
     out, regions, inside = [], 0, False
     for line in source.splitlines():
         marker = line.strip()
+        if marker not in (BEGIN, END) and marker.lstrip("#").strip() in (BEGIN[2:], END[2:]):
+            raise ValueError(f"{where}: write the marker {marker!r} as {BEGIN!r} or {END!r} (one hash, one space), "
+                             f"the form nbgrader and otter-grader both read")
         if marker == BEGIN:
             if inside:
                 raise ValueError(f"{where}: {BEGIN} inside another solution region")
@@ -87,6 +93,17 @@ def remove_solution_blocks(markdown: str, where: str = "cell") -> tuple[str, int
     return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip("\n"), removed
 
 
+def labelled_cells(nb):
+    """``(index, cell, label)`` for every cell of ``nb``: ``label`` is the last ``{exercise}`` label in
+    the markdown cells up to this one (included), or None before the first exercise."""
+    label = None
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            labels = _EXERCISE_LABEL.findall(cell.source)
+            label = labels[-1] if labels else label
+        yield i, cell, label
+
+
 def student_notebook(nb, name: str = "notebook", *, keep_outputs: bool = False):
     """A student copy of ``nb`` (not modified): stubs for solutions, no solution blocks, no outputs.
 
@@ -97,14 +114,12 @@ def student_notebook(nb, name: str = "notebook", *, keep_outputs: bool = False):
     Returns ``(copy, counts)`` with counts ``{"exercises", "stubs", "solutions removed"}``.
     """
     nb = copy.deepcopy(nb)
-    cells, label = [], None
+    cells = []
     counts = {"exercises": 0, "stubs": 0, "solutions removed": 0}
-    for i, cell in enumerate(nb.cells):
+    for i, cell, label in labelled_cells(nb):
         where = f"{name}, cell {i}"
         if cell.cell_type == "markdown":
-            labels = _EXERCISE_LABEL.findall(cell.source)
-            counts["exercises"] += len(labels)
-            label = labels[-1] if labels else label
+            counts["exercises"] += len(_EXERCISE_LABEL.findall(cell.source))
             cell.source, removed = remove_solution_blocks(cell.source, where)
             counts["solutions removed"] += removed
             if not cell.source.strip():

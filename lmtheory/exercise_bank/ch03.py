@@ -136,7 +136,7 @@ def _close_in_both(deltas, deltas_far):
     return ratios, 2 * deltas_far, _kl_coins(deltas_far, 2 * deltas_far)  # q = (1 - 2 delta, 2 delta)
 
 
-@register("ch3-ex-pinsker-sharp", grader=_grade_pinsker, example=_pinsker_example,
+@register("ch3-ex-pinsker-sharp", grader=_grade_pinsker, example=_pinsker_example, points=2,  # two parts
           wrong={"sqrt(KL) without the 2": lambda deltas, deltas_far: (
                      solve_pinsker(deltas, deltas_far)[0] * math.sqrt(2),) + solve_pinsker(deltas, deltas_far)[1:],
                  "q close to p in both senses": _close_in_both,
