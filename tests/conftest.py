@@ -4,6 +4,9 @@ whole book per test session. That build is also the run of every chapter that th
 folder, so each chapter runs once per test session, not once for a notebook test and again for the
 book.
 
+The build starts in the background as soon as the tests are collected, if any of them needs it, and
+the tests that need it run last: the unit tests run meanwhile, on the other core.
+
 Set ``LMTHEORY_BUILT_BOOK`` to the ``_build`` folder of a book you already built (``make book``
 writes ``./_build``) to check that build instead of building again.
 """
@@ -88,8 +91,40 @@ class BookBuild:
         return self.returncode == 0 and "build succeeded." in self.log
 
 
+def _needs_book(item) -> bool:
+    return "book_build" in getattr(item, "fixturenames", ())
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Tests that need the book build go last (after ``-m`` and ``-k`` have chosen the tests)."""
+    items.sort(key=_needs_book)  # a stable sort: the order is otherwise kept
+
+
+def pytest_collection_finish(session):
+    """Start the book build in the background if a chosen test needs it (not for ``--collect-only``)."""
+    if session.config.option.collectonly or os.environ.get("LMTHEORY_BUILT_BOOK"):
+        return
+    if any(_needs_book(item) for item in session.items):
+        session.config.stash[_BUILD] = _start_build(session.config._tmp_path_factory.mktemp("book"))
+
+
+_BUILD = pytest.StashKey()
+
+
+def _start_build(out: Path):
+    """Start ``jupyter-book build`` into ``out``; returns (process, out, log file)."""
+    env = dict(os.environ, LMTHEORY_QUICK=os.environ.get("LMTHEORY_QUICK", "1"))
+    cmd = [jupyter_book(), "build", str(ROOT), "--path-output", str(out),
+           "--builder", "html", "-W", "-n", "--keep-going"]
+    log = out / "build.log"
+    with open(log, "w") as handle:
+        process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, text=True)
+    return process, out, log
+
+
 @pytest.fixture(scope="session")
-def book_build(tmp_path_factory) -> BookBuild:
+def book_build(request) -> BookBuild:
     """One full build of the book (quick sizes unless LMTHEORY_QUICK says otherwise), executing every
     chapter, whether or not it succeeds: the chapter tests read each chapter's run from it."""
     given = os.environ.get("LMTHEORY_BUILT_BOOK")
@@ -97,13 +132,10 @@ def book_build(tmp_path_factory) -> BookBuild:
         folder = Path(given).resolve()
         assert (folder / "html" / "index.html").is_file(), f"LMTHEORY_BUILT_BOOK={given}: no html/index.html there"
         return BookBuild(folder, 0, "build succeeded. (LMTHEORY_BUILT_BOOK: built before the tests)")
-    out = tmp_path_factory.mktemp("book")
-    env = dict(os.environ, LMTHEORY_QUICK=os.environ.get("LMTHEORY_QUICK", "1"))
-    cmd = [jupyter_book(), "build", str(ROOT), "--path-output", str(out),
-           "--builder", "html", "-W", "-n", "--keep-going"]
-    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    log = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)  # drop colours
-    return BookBuild(out / "_build", result.returncode, log)
+    process, out, log = request.config.stash[_BUILD]
+    returncode = process.wait()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", log.read_text(errors="replace"))  # drop colours
+    return BookBuild(out / "_build", returncode, text)
 
 
 @pytest.fixture(scope="session")
