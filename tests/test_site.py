@@ -1,8 +1,13 @@
 """The built site in a real browser: headless Chromium opens every page of `_build/html` (the book
 built once per session by conftest.py, or LMTHEORY_BUILT_BOOK) through a local web server, waits for
 MathJax, and checks what a reader would see: no missing image, script or stylesheet, no broken
-internal link or anchor, no error output, no raw TeX, a title on every page. It saves a screenshot
-of every page of the table of contents into screenshots/ (kept out of git by .gitignore).
+internal link or anchor, no error output, no raw TeX, a title on every page, nothing in the browser
+console. It saves a screenshot of every page of the table of contents into screenshots/ (kept out of
+git by .gitignore).
+
+It also lays the pages out as a phone (390 px wide) and a laptop (1366 px) would: on the phone no page
+scrolls sideways, and a click on the header's buttons opens the chapter list and the page contents;
+on the laptop the chapter list's button folds the list away and back.
 
 Needs the Debian packages chromium and chromium-driver (.ci/run installs them) and selenium.
 """
@@ -14,11 +19,14 @@ import http.server
 import re
 import shutil
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 from conftest import ROOT, toc_entries
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 pytestmark = pytest.mark.book
@@ -28,11 +36,6 @@ MATHJAX_WAIT_S = 30
 # Text that MathJax should have turned into math: $...$, \( \), \[ \], \begin{...}, or a TeX command.
 RAW_TEX = re.compile(r"\$[^$\s][^$\n]{0,200}\$|\\\(|\\\[|\\begin\{|\\(mathbb|mathcal|mathrm|frac|sqrt|epsilon|"
                      r"lVert|rVert|operatorname|sum|top|le|ge|infty|log|exp|Phi|tau|gamma)\b")
-# Console errors of the book's toolchain that do the reader no harm (anything else fails the test):
-# Jupyter Book 1 writes sphinx-thebe's config script twice on notebook pages (thebe stays unused:
-# the launch buttons go to Colab), and pydata-sphinx-theme complains once about a fresh browser's
-# empty light/dark setting before resetting it to auto.
-HARMLESS_CONSOLE = re.compile(r"Identifier 'THEBE_JS_URL' has already been declared|Got invalid theme mode")
 
 # Runs in the page once MathJax is done: everything the checks need, in one round trip.
 COLLECT = r"""
@@ -141,12 +144,18 @@ def broken_link(html: Path, page: str, href: str) -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def visits(html, server, browser) -> dict[str, dict]:
-    """Open every page of the site once; page (relative path) -> what the page showed."""
+def site_pages(html: Path) -> list[str]:
+    """Every page of the built site, as paths relative to ``html`` (no assets, no sources)."""
     pages = sorted(str(p.relative_to(html)) for p in html.rglob("*.html")
                    if not {"_static", "_sources", "_images"} & set(p.relative_to(html).parts))
     assert pages, f"no pages in {html}"
+    return pages
+
+
+@pytest.fixture(scope="module")
+def visits(html, server, browser) -> dict[str, dict]:
+    """Open every page of the site once; page (relative path) -> what the page showed."""
+    pages = site_pages(html)
     shots = {f"{entry}.html" for entry in toc_entries()}
     SHOTS.mkdir(exist_ok=True)
     seen = {}
@@ -161,8 +170,7 @@ def visits(html, server, browser) -> dict[str, dict]:
         status = browser.execute_async_script(WAIT_FOR_MATHJAX)
         info = browser.execute_script(COLLECT)
         info["mathjax"] = status
-        info["console"] = [e["message"] for e in browser.get_log("browser")
-                           if "favicon" not in e["message"] and not HARMLESS_CONSOLE.search(e["message"])]
+        info["console"] = [e["message"] for e in browser.get_log("browser")]
         if page in shots:
             browser.save_screenshot(str(SHOTS / (page.removesuffix(".html").replace("/", "__") + ".png")))
         seen[name] = dict(info, shown=page)
@@ -247,3 +255,138 @@ def test_the_notation_page_is_one_click_from_every_page(visits, html):
         if page != notation and page in {f"{e}.html" for e in toc_entries()} and notation not in targets:
             far.append(page)
     assert not far, f"pages without a link to {notation}: {far}"
+
+
+# ------------------------------------------------------------------------------- on a phone and a laptop
+
+PHONE, LAPTOP = 390, 1366  # CSS pixels: an iPhone 12 to 15 held upright, and a common laptop screen
+MIN_CELL_PADDING = 6  # CSS pixels beside the text of every table cell (Sphinx's default gives 1)
+
+# Runs in the page: how wide the document is against the window and, if it is wider, the outermost
+# elements that reach past the window's right edge outside any box of their own that scrolls or clips
+# (fixed ones, such as the theme's folded sidebars, do not widen the page); and the smallest padding
+# beside the text of a table cell.
+SIDEWAYS = r"""
+const width = window.innerWidth, scroll = document.documentElement.scrollWidth, wide = [];
+const cells = [...document.querySelectorAll(".bd-article :is(td, th)")].map(getComputedStyle);
+const padding = Math.min(...cells.map(c => Math.min(parseFloat(c.paddingLeft), parseFloat(c.paddingRight))));
+const clipped = el => {
+  for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+    if (getComputedStyle(a).overflowX !== "visible") return true;
+  }
+  return false;
+};
+const past = el => el.getBoundingClientRect().right > width + 1;
+for (const el of scroll > width ? document.body.querySelectorAll("*") : []) {
+  if (past(el) && !past(el.parentElement) && !clipped(el) && getComputedStyle(el).position !== "fixed"
+      && wide.length < 5) {
+    const name = el.tagName.toLowerCase() + [...el.classList].map(c => "." + c).join("");
+    const right = Math.round(el.getBoundingClientRect().right);
+    wide.push(`${name} reaches ${right} px: ${el.textContent.trim().slice(0, 60)}`);
+  }
+}
+return {width: width, scroll: scroll, wide: wide, padding: cells.length ? padding : null};
+"""
+
+# Runs in the page: the targets (href) of the visible links inside the element that arguments[0] selects.
+VISIBLE_LINKS = r"""
+const box = document.querySelector(arguments[0]);
+return box ? [...box.querySelectorAll("a[href]")]
+  .filter(a => a.getClientRects().length && getComputedStyle(a).visibility !== "hidden")
+  .map(a => a.getAttribute("href")) : [];
+"""
+
+
+@contextmanager
+def viewport(browser, width: int, height: int = 844):
+    """Lay pages out ``width`` x ``height`` CSS pixels wide (Chromium's device emulation) inside the block."""
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+    try:
+        yield
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def visible_button(browser, selector: str):
+    """The one button matching ``selector`` that the reader can see (the themes also render hidden ones)."""
+    shown = [b for b in browser.find_elements(By.CSS_SELECTOR, selector) if b.is_displayed()]
+    width = browser.execute_script("return innerWidth")
+    assert len(shown) == 1, f"{len(shown)} visible buttons {selector} at {width} px"
+    return shown[0]
+
+
+def is_open(browser, dialog: str) -> bool:
+    """Whether the <dialog> that ``dialog`` selects is open."""
+    return browser.execute_script("const d = document.querySelector(arguments[0]); return !!(d && d.open);", dialog)
+
+
+@pytest.fixture(scope="module")
+def chapter_page(html) -> str:
+    """A chapter's page (the first notebook of the book), relative to the site's root."""
+    chapters = [f"{e}.html" for e in toc_entries() if (ROOT / f"{e}.ipynb").exists()]
+    assert chapters and (html / chapters[0]).is_file(), f"no chapter page in {html}"
+    return chapters[0]
+
+
+def test_the_chapter_list_and_the_page_contents_open_on_a_phone(server, browser, chapter_page):
+    """At 390 px both sidebars are hidden; a click on their buttons opens each one as a dialog."""
+    toc_pages = {f"{e}.html" for e in toc_entries()}
+    with viewport(browser, PHONE):
+        browser.get(server + chapter_page)
+        assert not is_open(browser, "#pst-primary-sidebar-modal"), "the chapter list is open before any click"
+        assert not browser.execute_script(VISIBLE_LINKS, "#pst-primary-sidebar"), "the chapter list shows at 390 px"
+
+        visible_button(browser, ".primary-toggle").click()
+        WebDriverWait(browser, 5).until(lambda b: is_open(b, "#pst-primary-sidebar-modal"),
+                                        "the chapter list did not open")
+        shown = {urlsplit(urljoin(server + chapter_page, href)).path.lstrip("/")
+                 for href in browser.execute_script(VISIBLE_LINKS, "#pst-primary-sidebar-modal")}
+        SHOTS.mkdir(exist_ok=True)
+        browser.save_screenshot(str(SHOTS / "phone_chapter_list.png"))
+        missing = sorted(toc_pages - shown)
+        assert not missing, f"the opened chapter list does not show {missing}"
+        browser.switch_to.active_element.send_keys(Keys.ESCAPE)
+        WebDriverWait(browser, 5).until(lambda b: not is_open(b, "#pst-primary-sidebar-modal"),
+                                        "Escape did not close the chapter list")
+
+        visible_button(browser, ".secondary-toggle").click()
+        WebDriverWait(browser, 5).until(lambda b: is_open(b, "#pst-secondary-sidebar-modal"),
+                                        "the page contents did not open")
+        anchors = [href for href in browser.execute_script(VISIBLE_LINKS, "#pst-secondary-sidebar-modal")
+                   if href.startswith("#")]
+        browser.save_screenshot(str(SHOTS / "phone_page_contents.png"))
+        assert len(anchors) >= 2, f"the opened page contents list {anchors}, not the page's sections"
+
+
+def test_the_chapter_list_folds_away_on_a_laptop(server, browser, chapter_page):
+    """At 1366 px the chapter list and the page contents are shown; the list's button hides and shows it."""
+    with viewport(browser, LAPTOP, 900):
+        browser.get(server + chapter_page)
+        assert browser.execute_script(VISIBLE_LINKS, "#pst-primary-sidebar"), "no chapter list at 1366 px"
+        assert [href for href in browser.execute_script(VISIBLE_LINKS, "#pst-secondary-sidebar")
+                if href.startswith("#")], "no page contents at 1366 px"
+        toggle = visible_button(browser, ".primary-toggle")
+        toggle.click()
+        WebDriverWait(browser, 5).until(lambda b: not b.execute_script(VISIBLE_LINKS, "#pst-primary-sidebar"),
+                                        "the chapter list did not fold away")
+        assert not is_open(browser, "#pst-primary-sidebar-modal"), "a dialog opened instead of the list folding"
+        toggle.click()
+        WebDriverWait(browser, 5).until(lambda b: b.execute_script(VISIBLE_LINKS, "#pst-primary-sidebar"),
+                                        "the chapter list did not come back")
+
+
+def test_no_page_scrolls_sideways_on_a_phone_and_tables_have_padding(html, server, browser):
+    """At 390 px no page is wider than the screen (wide tables and equations scroll in their own box,
+    long inline code and links wrap), and no table cell's text touches its neighbour's."""
+    problems = {}
+    with viewport(browser, PHONE):
+        for name in site_pages(html):
+            browser.get(server + name)
+            browser.execute_async_script(WAIT_FOR_MATHJAX)  # typeset math has its final width
+            found = browser.execute_script(SIDEWAYS)
+            assert found["width"] == PHONE, f"the window is {found['width']} px wide, not {PHONE}"
+            problems[name] = [f"{found['scroll']} px wide"] + found["wide"] if found["scroll"] > PHONE else []
+            if found["padding"] is not None and found["padding"] < MIN_CELL_PADDING:
+                problems[name].append(f"a table cell with {found['padding']:.1f} px of padding beside its text")
+    assert not any(problems.values()), f"pages wider than {PHONE} px or with cramped tables:\n" + _report(problems)

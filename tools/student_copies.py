@@ -173,9 +173,9 @@ def write_student_site(out: Path, executed: Path) -> Path:
 
     ``executed`` holds the chapters as the book build executed them (``_build/jupyter_execute/book``
     after ``make book``). Each becomes its student copy with outputs kept before the exercises
-    (:func:`student_notebook`); the other pages and ``_toc.yml`` are copied, the execution report
-    is replaced by a note, and ``_config.yml`` has solutions hidden and execution off. Returns the
-    path of that ``_config.yml``; build with ``jupyter-book build OUT``.
+    (:func:`student_notebook`); the other pages, ``book/_static`` and ``_toc.yml`` are copied, the
+    execution report is replaced by a note, and ``_config.yml`` has solutions hidden and execution
+    off. Returns the path of that ``_config.yml``; build with ``jupyter-book build OUT``.
     """
     out, executed = Path(out), Path(executed)
     chapters = notebooks()
@@ -190,6 +190,7 @@ def write_student_site(out: Path, executed: Path) -> Path:
     for path in (ROOT / "book").iterdir():
         if path.is_file() and path.suffix != ".ipynb":
             shutil.copy(path, out / "book" / path.name)
+    shutil.copytree(ROOT / "book" / "_static", out / "book" / "_static")  # the site's CSS, JavaScript, favicon
     (out / "book" / "execution_report.md").write_text(STUDENT_REPORT, encoding="utf-8")
     for path in chapters:
         nb, _ = student_notebook(nbformat.read(executed / path.name, as_version=4), path.name, keep_outputs=True)
