@@ -7,7 +7,7 @@ medium and large (124M, 355M, 774M parameters) with random weights, built on the
 memory and agreement do not depend on the weights. The sentences are made up (seeded, 4 to 60
 words), so no dataset is needed either. For each size it prints one line with:
 
-* **agreement**: ``extract_features`` against a plain padded batch loop (batches of 32 in the
+* **agreement**: ``extract_features`` against bench_features.py's plain padded batch loop (batches of 32 in the
   given order, a full forward pass, the hidden state gathered at the last real token): the largest
   difference of ``f``, relative to the largest entry (checked below 1e-4 in float32);
 * **speed**: sentences and tokens per second of both, and their ratio; peak device memory;
@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from bench_features import PROMPT, plain_loop
 from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
 import lmtheory
@@ -40,7 +41,6 @@ from lmtheory.models import from_model
 from lmtheory.offline import gpt2_tokenizer_files
 
 ROOT = Path(__file__).resolve().parent.parent
-PROMPT = " This movie is"
 SIZES = {"small": (12, 768, 12), "medium": (24, 1024, 16), "large": (36, 1280, 20)}  # layers, width, heads
 TINY = {"tiny": (2, 64, 4)}
 WORDS = ("the film a story plot actor scene was is with and but not very quite too slow funny sad long short "
@@ -62,19 +62,6 @@ def build(tokenizer, size: tuple[int, int, int], device, dtype):
     with torch.device(device):
         model = GPT2LMHeadModel(config)
     return from_model(model, tokenizer, f"gpt2 {layers}x{width} (random)", device=device, dtype=dtype)
-
-
-def plain_loop(lm, texts: list[str], batch_size: int = 32) -> np.ndarray:
-    """The reference: padded batches in the given order, full forward, hidden state at the last real token."""
-    fs = []
-    with torch.inference_mode():
-        for start in range(0, len(texts), batch_size):
-            batch = lm.tokenizer([t + PROMPT for t in texts[start:start + batch_size]], padding=True,
-                                 return_tensors="pt").to(lm.device)
-            out = lm.model(**batch, output_hidden_states=True)
-            last = batch["attention_mask"].sum(1) - 1
-            fs.append(out.hidden_states[-1][torch.arange(len(last), device=lm.device), last].float())
-    return torch.cat(fs).cpu().numpy()
 
 
 def timed(lm, function, *args):
@@ -100,7 +87,7 @@ def check_size(name, size, tokenizer, texts, device, low_dtypes, failures) -> No
     tokens = sum(len(x) for x in tokenizer([t + PROMPT for t in texts])["input_ids"])
     ours(lm, texts[:16]), plain_loop(lm, texts[:16])  # warm-up: kernels load on first use
     feats, seconds = timed(lm, ours, lm, texts)
-    reference, plain_seconds = timed(lm, plain_loop, lm, texts)
+    (reference, _), plain_seconds = timed(lm, plain_loop, lm, texts)  # bench_features.py's loop: f and Phi p_f
     gap = float(np.abs(feats.f - reference).max() / np.abs(reference).max())
     peak = f"{torch.cuda.max_memory_allocated(device) / 2**30:.2f} GiB" if device.type == "cuda" else "n/a on CPU"
     line = (f"{name:>6} ({sum(p.numel() for p in lm.model.parameters()) / 1e6:.0f}M): agreement {gap:.1e} | "
