@@ -27,7 +27,7 @@ def _require(frame, columns):
 
 
 def lines_by_seed(ax, frame, x: str, y: str, *, seed: str = "seed", hollow: str | None = None, marker: str = "o",
-                  linestyle: str = "-", label: str = "seed {seed}"):
+                  linestyle: str = "-", label: str = "seed {seed}", x_range=None):
     """Draw ``y`` against ``x``, one line per value of ``seed`` (rows in their table order).
 
     Parameters
@@ -40,6 +40,11 @@ def lines_by_seed(ax, frame, x: str, y: str, *, seed: str = "seed", hollow: str 
         the early checkpoint of chapter 9).
     label : str
         Legend label per seed, formatted with ``seed=``; ``""`` for none.
+    x_range : (low, high), optional
+        The x-axis limits. Hollow points outside them are drawn at the nearer limit as a triangle
+        pointing off the axis (their y unchanged), so that one far-off point, such as an early
+        checkpoint, does not squeeze the others; say so in the axis label. Invert the axis first if
+        it runs backwards. Joined points must lie inside.
 
     Returns
     -------
@@ -49,15 +54,32 @@ def lines_by_seed(ax, frame, x: str, y: str, *, seed: str = "seed", hollow: str 
     Example: ``lines_by_seed(ax, curve, "held-out CE", "logistic loss", hollow="early")``.
     """
     _require(frame, [x, y, seed] + ([hollow] if hollow else []))
+    low, high = (-np.inf, np.inf) if x_range is None else map(float, x_range)
+    if not low < high:
+        raise ValueError(f"x_range = {x_range!r} must be (low, high) with low < high")
+    mask = frame[hollow].to_numpy(bool) if hollow else np.zeros(len(frame), bool)
+    outside = ~frame[x].between(low, high).to_numpy() & ~mask
+    if outside.any():
+        raise ValueError(f"x_range = {x_range!r} leaves out joined points, e.g. {x} = {frame[x][outside].iloc[0]:g}")
+    # a triangle at either end points off the axis: to the left at the end drawn on the left
+    beyond = {low: "<" if not ax.xaxis_inverted() else ">", high: ">" if not ax.xaxis_inverted() else "<"}
     colors = {}
     for value, part in frame.groupby(seed, sort=True):
         color = SEED_COLORS[int(value) % len(SEED_COLORS)] if np.issubdtype(type(value), np.integer) else None
-        mask = part[hollow].to_numpy(bool) if hollow else np.zeros(len(part), bool)
-        line = ax.plot(part[x][~mask], part[y][~mask], marker=marker, linestyle=linestyle, color=color,
+        hollow_rows = part[hollow].to_numpy(bool) if hollow else np.zeros(len(part), bool)
+        line = ax.plot(part[x][~hollow_rows], part[y][~hollow_rows], marker=marker, linestyle=linestyle, color=color,
                        label=label.format(seed=value) if label else None)[0]
-        if mask.any():
-            ax.plot(part[x][mask], part[y][mask], marker=marker, linestyle="none", mfc="none", color=line.get_color())
+        xs, ys = part[x][hollow_rows].to_numpy(float), part[y][hollow_rows].to_numpy(float)
+        for end, inside in ((low, xs >= low), (high, xs <= high)):
+            if (~inside).any():
+                ax.plot(np.full((~inside).sum(), end), ys[~inside], marker=beyond[end], linestyle="none", mfc="none",
+                        color=line.get_color(), clip_on=False)
+        keep = (xs >= low) & (xs <= high)
+        if keep.any():
+            ax.plot(xs[keep], ys[keep], marker=marker, linestyle="none", mfc="none", color=line.get_color())
         colors[value] = line.get_color()
+    if x_range is not None:
+        ax.set_xlim((high, low) if ax.xaxis_inverted() else (low, high))
     return colors
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
-from . import synthetic
+from . import plotting, synthetic
 from .checks import check_int, check_number
 from .plotting import COLORS, KIND_LABELS
 
@@ -106,14 +106,14 @@ def draw_eps_panels(ax_gap, ax_loss, world, task, eps: float, *, kinds=KINDS, ep
         ax_gap.legend(loc="lower right")
     values = [task.tau, point["loss_fixed"], point["loss_refit"], point["bound"]]
     top = max(1.0, 1.15 * max(values[:3]))  # the bound often leaves the picture: clip it, say so
-    bars = ax_loss.bar(["$\\tau$", "fixed $v$", "refit on $\\Phi p_f$", f"bound\n(Thm {point['theorem']})"],
+    bars = ax_loss.bar(["$\\tau$", "fixed\n$v$", "refit on\n$\\Phi p_f$", f"bound\n(Thm {point['theorem']})"],
                        np.minimum(values, top),
                        color=[COLORS["tau"], COLORS[shown], COLORS["refit"], COLORS["bound"]], width=0.65)
     for bar, value in zip(bars, values):
         ax_loss.text(bar.get_x() + bar.get_width() / 2, min(value, top), f"{value:.3f}" + " ↑" * (value > top),
                      ha="center", va="bottom", fontsize=8)
     ax_loss.axhline(math.log(2), color="0.4", lw=0.8, ls="--")
-    ax_loss.text(-0.4, math.log(2), "coin flip, log 2", fontsize=7, va="bottom", color="0.3")
+    ax_loss.text(-0.4, math.log(2), "coin flip, log 2", fontsize=8, va="bottom", color="0.3")
     ax_loss.set(ylim=(0, top * 1.08), ylabel="task loss (nats)")
     ax_loss.set_title(f"at ε = {point['eps']:.1e} ({KIND_LABELS[shown]})", y=1.0)
     ax_loss.tick_params(axis="x", labelsize=8)
@@ -139,8 +139,8 @@ def eps_figure(world, eps: float = 1e-3, gamma: float = 0.5, B: float = 8.0, *, 
     matplotlib.figure.Figure, 1 x 2 panels. Example: ``eps_figure(world, 1e-2, gamma=0.25)``.
     """
     task = cached_task(world, B, gamma, task=task)
-    fig = Figure(figsize=(10, 3.8))  # fixed margins: a layout engine would double the drawing time
-    fig.subplots_adjust(left=0.075, right=0.99, bottom=0.13, top=0.85, wspace=0.22)
+    fig = plotting.figure(3.8, layout="none")  # fixed margins: a layout engine would double the drawing time
+    fig.subplots_adjust(left=0.1, right=0.99, bottom=0.14, top=0.85, wspace=0.3)
     draw_eps_panels(*fig.subplots(1, 2, width_ratios=[1.5, 1]), world, task, eps, kinds=kinds,
                     eps_range=eps_range, n_grid=n_grid, shown=shown)
     fig.suptitle(_label(world), fontsize=9)
@@ -149,19 +149,20 @@ def eps_figure(world, eps: float = 1e-3, gamma: float = 0.5, B: float = 8.0, *, 
 
 def eps_strip(world, settings, *, kinds=KINDS, eps_range=(1e-5, 1e-1), n_grid: int = GRID_POINTS,
               shown: str = "margin") -> Figure:
-    """Small multiples of :func:`eps_figure`: one column per setting, its two panels stacked.
+    """Small multiples of :func:`eps_figure`: one column per setting (one or two), its two panels stacked.
 
-    ``settings`` is a list of dicts with keys ``eps``, ``gamma``, ``B`` (defaults 1e-3, 0.5, 8.0).
+    ``settings`` is a list of one or two dicts with keys ``eps``, ``gamma``, ``B`` (defaults 1e-3,
+    0.5, 8.0); more would make the panels too small to read at the page's width (call it again).
     Returns a Figure with 2 x len(settings) panels, rows sharing their y axis.
-    Example: ``eps_strip(world, [{"eps": e} for e in (1e-4, 1e-3, 1e-2)])``.
+    Example: ``eps_strip(world, [{"eps": e} for e in (1e-4, 1e-2)])``.
     """
-    if isinstance(settings, dict) or not isinstance(settings, (list, tuple)) or not settings:
-        raise ValueError(f"settings must be a non-empty list of dicts with keys eps, gamma, B; got {settings!r}")
+    if isinstance(settings, dict) or not isinstance(settings, (list, tuple)) or not 1 <= len(settings) <= 2:
+        raise ValueError(f"settings must be a list of one or two dicts with keys eps, gamma, B; got {settings!r}")
     for i, setting in enumerate(settings):
         unknown = set(setting) - {"eps", "gamma", "B"} if isinstance(setting, dict) else None
         if unknown is None or unknown:
             raise ValueError(f"settings[{i}] = {setting!r}: allowed keys are 'eps', 'gamma', 'B'")
-    fig = Figure(figsize=(3.2 * len(settings), 6.2), layout="constrained")
+    fig = plotting.figure(6.6, layout="constrained")
     axes = np.asarray(fig.subplots(2, len(settings), squeeze=False, sharey="row"))
     for j, setting in enumerate(settings):
         s = {"eps": 1e-3, "gamma": 0.5, "B": 8.0, **setting}
@@ -218,7 +219,7 @@ def eps_explorer(world, task=None, *, eps: float = 1e-3, gamma: float = 0.5, B: 
     def redraw(eps, gamma, B, shown):
         fig = eps_figure(world, eps, gamma, B, task=task if (gamma, B) == start else None, kinds=kinds,
                          eps_range=eps_range, n_grid=n_grid, shown=shown)
-        fig.savefig(buffer := io.BytesIO(), format="png", dpi=100)
+        fig.savefig(buffer := io.BytesIO(), format="png")
         display(Image(buffer.getvalue()))
 
     return W.VBox([W.HBox([sliders["eps"], sliders["gamma"]]), W.HBox([sliders["B"], sliders["shown"]]),
