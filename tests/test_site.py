@@ -7,7 +7,9 @@ git by .gitignore).
 
 It also lays the pages out as a phone (390 px wide) and a laptop (1366 px) would: on the phone no page
 scrolls sideways, and a click on the header's buttons opens the chapter list and the page contents;
-on the laptop the chapter list's button folds the list away and back.
+on the laptop the chapter list's button folds the list away and back. On chapter 4 it drags the live
+eps slider (``lmtheory.sitefigures``, drawn by the site's own plotly.js) and checks that the plotted
+values move, with no kernel behind the page.
 
 Needs the Debian packages chromium and chromium-driver (.ci/run installs them) and selenium.
 """
@@ -25,6 +27,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 from conftest import ROOT, toc_entries
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -390,3 +393,57 @@ def test_no_page_scrolls_sideways_on_a_phone_and_tables_have_padding(html, serve
             if found["padding"] is not None and found["padding"] < MIN_CELL_PADDING:
                 problems[name].append(f"a table cell with {found['padding']:.1f} px of padding beside its text")
     assert not any(problems.values()), f"pages wider than {PHONE} px or with cramped tables:\n" + _report(problems)
+
+
+# ------------------------------------------------------------------------------- chapter 4's live eps slider
+
+# Runs in the page: where the live figure's slider and menu stand, and what its shown traces plot.
+PLOT_STATE = r"""
+const gd = document.querySelector(".plotly-graph-div");
+if (!gd || !gd._fullLayout || !gd._fullLayout.sliders) return null;
+const shown = gd.data.filter(t => t.visible === true);
+return {
+  slider: gd._fullLayout.sliders[0].active,
+  steps: gd.layout.sliders[0].steps.length,
+  menu: gd._fullLayout.updatemenus[0].active,
+  bars: shown.filter(t => t.type === "bar").map(t => Array.from(t.y)),
+  stars: shown.filter(t => t.marker && t.marker.symbol === "star").map(t => Array.from(t.x)),
+  scripts: [...document.querySelectorAll("script[src*='plotly']")].map(s => s.getAttribute("src")),
+};
+"""
+
+
+def test_chapter_4s_eps_slider_moves_the_figure_without_a_kernel(html, server, browser):
+    """The built chapter 4 page, served as plain files (no kernel anywhere), draws the precomputed figure
+    of ``lmtheory.sitefigures`` with the site's own plotly.js. A click at the right end of its slider
+    moves eps to the grid's largest value, and the bars (the adversary's loss grows) and the stars move;
+    picking another (gamma, B) in its menu changes tau's bar."""
+    page = next(f"{e}.html" for e in toc_entries() if e.endswith("ch04_sqrt_eps"))
+    with viewport(browser, LAPTOP, 900):
+        browser.get(server + page)
+        WebDriverWait(browser, 20).until(lambda b: b.execute_script(PLOT_STATE), "the live figure was not drawn")
+        before = browser.execute_script(PLOT_STATE)
+        assert before["scripts"] and not any(urlsplit(src).scheme for src in before["scripts"]), \
+            f"plotly.js is not served by the site: {before['scripts']}"
+        assert len(before["bars"]) == 1 and before["slider"] < before["steps"] - 1, before
+
+        rail = browser.find_element(By.CSS_SELECTOR, ".plotly-graph-div .slider-rail-touch-rect")
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", rail)
+        ActionChains(browser).move_to_element_with_offset(rail, rail.size["width"] // 2 - 2, 0).click().perform()
+        WebDriverWait(browser, 5).until(lambda b: b.execute_script(PLOT_STATE)["slider"] == before["steps"] - 1,
+                                        "a click at the slider's right end did not move it there")
+        after = browser.execute_script(PLOT_STATE)
+        SHOTS.mkdir(exist_ok=True)
+        browser.save_screenshot(str(SHOTS / "ch04_live_slider.png"))
+        tau, fixed = before["bars"][0][:2]
+        assert after["bars"][0][0] == tau and after["bars"][0][1] > fixed, (before["bars"], after["bars"])
+        assert after["stars"][0][0] > before["stars"][0][0], (before["stars"], after["stars"])
+
+        ActionChains(browser).click(browser.find_element(By.CSS_SELECTOR, ".plotly-graph-div .updatemenu-header")
+                                    ).perform()
+        ActionChains(browser).click(browser.find_elements(By.CSS_SELECTOR, ".plotly-graph-div .updatemenu-dropdown-button")[0]
+                                    ).perform()
+        WebDriverWait(browser, 5).until(lambda b: b.execute_script(PLOT_STATE)["menu"] == 0,
+                                        "choosing the menu's first (gamma, B) did nothing")
+        other = browser.execute_script(PLOT_STATE)
+        assert len(other["bars"]) == 1 and other["bars"][0][0] != tau, (after["bars"], other["bars"])
