@@ -59,6 +59,6 @@ def setup(seed: int = 0, *, verbose: bool = True) -> torch.device:
     where = device()
     if verbose:
         name = torch.cuda.get_device_name(where) if where.type == "cuda" else where.type
-        print(f"lmtheory {__version__} | torch {torch.__version__} | device: {name} | sizes: {sizes.mode()} "
-              f"| models: {offline.model_source()}")
+        print(f"lmtheory {__version__} | torch {torch.__version__} | device: {name} | sizes: {sizes.mode()}\n"
+              f"  | models: {offline.model_source()}")  # two lines: the page is 88 characters wide
     return where

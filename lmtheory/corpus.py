@@ -47,6 +47,7 @@ import numpy as np
 
 from . import offline
 from .checks import check_choice, check_int, check_number
+from .prose import say
 
 __all__ = ["Corpus", "load_corpus", "normalise", "sentences", "downstream_test_sentences", "MIN_MATCH_CHARS", "SOURCES"]
 
@@ -212,7 +213,7 @@ def load_corpus(source: str | None = None, *, held_out: float = 0.02, seed: int 
     corpus = Corpus(train=kept[n_held:], held_out=kept[:n_held], dropped=dropped, origin=origin,
                     words=dict(sorted(words.items(), key=lambda item: -item[1])))
     if verbose:
-        print(corpus.summary())
+        say(corpus.summary())
     return corpus
 
 

@@ -54,6 +54,7 @@ import numpy as np
 
 from . import offline
 from .checks import check_choice, check_int, check_number, check_texts
+from .prose import say
 
 __all__ = [
     "SENTIMENT_PROMPT",
@@ -314,7 +315,7 @@ def load_task(
         class_words=spec.class_words, n_available=n_available,
     )
     if verbose:
-        print(task.summary())
+        say(task.summary())
     return task
 
 
@@ -397,7 +398,7 @@ def task_from_texts(texts, labels, *, label_names=None, name: str = "my task", p
                              f"your texts (seed {seed})", prompt, tuple(words),
                              tuple(tuple(group) for group in class_words), len(chosen))
         if verbose:
-            print(splits[split].summary())
+            say(splits[split].summary())
     return splits["train"], splits["test"]
 
 

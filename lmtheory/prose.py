@@ -11,8 +11,13 @@ reads it. ``tests/test_prose.py`` flags decimal numbers typed by hand into markd
 from __future__ import annotations
 
 import numbers
+import textwrap
 
-__all__ = ["glue"]
+__all__ = ["glue", "how_often", "say", "LINE_WIDTH"]
+
+#: Characters per line of what the book prints: a wider line is cut off on a phone and in a narrow
+#: column (tests/test_reader_budget.py holds the built pages to it).
+LINE_WIDTH = 88
 
 #: The mime prefix under which myst-nb looks for glued values (its ``GLUE_PREFIX``).
 _PREFIX = "application/papermill.record/"
@@ -72,3 +77,26 @@ def glue(name: str, value):
                 metadata={"scrapbook": {"name": name, "mime_prefix": _PREFIX}})
     quiet = {bool: None, int: _QuietInt, float: _QuietFloat, str: _QuietStr}[type(plain)]
     return value if quiet is None else quiet(plain)
+
+
+def how_often(flags, unit: str = "seed") -> str:
+    """How many of ``flags`` are true, in words for the prose: "in every seed", "in none of the seeds"
+    or "in 2 of the 3 seeds".
+
+    Shapes: ``flags (n,)`` booleans, n >= 1. Example: ``how_often([True, False, True])`` is
+    ``"in 2 of the 3 seeds"``.
+    """
+    values = [bool(v) for v in flags]
+    if not values:
+        raise ValueError("how_often needs at least one flag, got none")
+    k, n = sum(values), len(values)
+    return f"in every {unit}" if k == n else f"in none of the {unit}s" if k == 0 else f"in {k} of the {n} {unit}s"
+
+
+def say(text: str) -> None:
+    """Print ``text`` with each of its lines wrapped at :data:`LINE_WIDTH` characters.
+
+    A wrapped line continues on the next with a two-space indent. Example: ``say(task.summary())``.
+    """
+    for line in str(text).split("\n"):
+        print(textwrap.fill(line, LINE_WIDTH, subsequent_indent="  ", break_on_hyphens=False) if line else "")

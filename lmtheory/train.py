@@ -80,6 +80,7 @@ from .atomic import atomic_file, atomic_folder, cache_write_failed
 from .checks import check_choice, check_int, check_number
 from .corpus import Corpus, load_corpus
 from .offline import cache_dir
+from .prose import say
 from .threads import single_thread
 
 __all__ = ["OBJECTIVES", "Settings", "Checkpoint", "Run", "book_settings", "ce_loss", "quad_loss",
@@ -510,7 +511,7 @@ def pretrain(settings: Settings | None = None, corpus: Corpus | None = None, *, 
     if corpus is None:
         corpus = _book_corpus(settings.source, str(cache_dir()))
         if verbose:
-            print(corpus.summary())
+            say(corpus.summary())
     tokenizer = train_tokenizer(corpus, settings.vocab_size)
     train_ids, held_ids = encode_corpus(corpus, tokenizer)
     for part, ids in (("training", train_ids), ("held-out", held_ids)):
@@ -519,7 +520,7 @@ def pretrain(settings: Settings | None = None, corpus: Corpus | None = None, *, 
                              f"block_size + 1 = {settings.block_size + 1} tokens: use a longer corpus or a "
                              f"smaller block_size")
     if verbose:
-        print(f"tokens (BPE, V = {tokenizer.vocab_size:,}): {len(train_ids):,} train / {len(held_ids):,} held-out")
+        say(f"tokens (BPE, V = {tokenizer.vocab_size:,}): {len(train_ids):,} train / {len(held_ids):,} held-out")
     where = best_device()
     key = _digest({"settings": dataclasses.asdict(settings), "corpus": corpus.fingerprint,
                    "tokenizer": _digest(tokenizer.backend_tokenizer.to_str()), "device": where.type,
@@ -539,7 +540,7 @@ def pretrain(settings: Settings | None = None, corpus: Corpus | None = None, *, 
             with contextlib.suppress(OSError):  # stored (or not storable): the resume point has done its work
                 resume.unlink(missing_ok=True)
     if verbose:
-        print(run.summary())
+        say(run.summary())
     return run
 
 
@@ -632,7 +633,7 @@ def _train(settings: Settings, tokenizer, train_ids, held_ids, where, progress: 
         generator.set_state(saved["generator"])
         checkpoints = [Checkpoint(**c) for c in saved["checkpoints"]]
         states, seconds, recent, done = saved["states"], saved["seconds"], saved["recent"], saved["step"]
-        print(f"Resuming an interrupted training run ({settings.objective}) at step {done:,} of {settings.steps:,}")
+        say(f"Resuming an interrupted training run ({settings.objective}) at step {done:,} of {settings.steps:,}")
     bar = tqdm(range(done + 1, settings.steps + 1), initial=done, total=settings.steps,
                desc=f"training ({settings.objective})", disable=not progress, mininterval=1.0)
     last_saved = time.perf_counter()

@@ -52,6 +52,11 @@ def toc_entries() -> list[str]:
     return [str(Path(e).with_suffix("")) if Path(e).suffix in (".md", ".ipynb") else e for e in entries]
 
 
+def unwrapped(text: str) -> str:
+    """``text`` as printed before :func:`lmtheory.prose.say` wrapped it (continuations start with two spaces)."""
+    return text.replace("\n  ", " ")
+
+
 def notebook_entries() -> list[str]:
     """The toc entries that are notebooks (the chapters with a Colab button)."""
     return [e for e in toc_entries() if (ROOT / f"{e}.ipynb").exists()]

@@ -1,6 +1,7 @@
 """lmtheory.corpus: the pretraining text, built offline from registry packages, without any test sentence."""
 
 import pytest
+from conftest import unwrapped
 
 from lmtheory import offline
 from lmtheory.corpus import MIN_MATCH_CHARS, load_corpus, normalise, sentences, downstream_test_sentences
@@ -64,7 +65,7 @@ def test_max_words_caps_the_corpus():
 
 def test_summary_names_sources_and_sizes(corpus, capsys):
     load_corpus(source="offline")
-    line = capsys.readouterr().out.strip()
+    line = unwrapped(capsys.readouterr().out).strip()
     assert line.count("\n") == 0 and "held-out" in line and "State of the Union" in line and "words" in line
 
 

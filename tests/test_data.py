@@ -7,6 +7,7 @@ import hashlib
 
 import numpy as np
 import pytest
+from conftest import unwrapped
 
 from lmtheory import data, offline
 from lmtheory.data import TASKS, balanced_indices, load_task, task_spec
@@ -66,7 +67,7 @@ def test_offline_splits_have_the_documented_sizes_and_are_disjoint(name, capsys)
         assert counts.min() >= 0.09 * len(task), counts  # every class present, none tiny
     all_counts = np.bincount(np.concatenate([train.labels, test.labels]))
     assert np.allclose(np.bincount(test.labels) / all_counts, 0.2, atol=0.002)  # 20% of every class
-    lines = capsys.readouterr().out.strip().splitlines()
+    lines = unwrapped(capsys.readouterr().out).strip().splitlines()
     assert len(lines) == 2
     assert lines[0].startswith(f"{name} train: {len(train):,} texts") and "offline: " in lines[0]
 

@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import unwrapped
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -259,7 +260,7 @@ def test_one_pass_gives_the_features_with_and_without_the_prompt(tiny):
 def test_default_offline_says_so(lm, hub_offline, capsys):
     chosen = load_model()
     assert chosen.name == OFFLINE_MODEL
-    lines = capsys.readouterr().out.strip().splitlines()
+    lines = unwrapped(capsys.readouterr().out).strip().splitlines()
     assert len(lines) == 1 and "unreachable" in lines[0] and OFFLINE_MODEL in lines[0]
 
 
@@ -289,7 +290,7 @@ def test_a_hub_that_answers_the_probe_but_not_the_download_falls_back_offline(lm
     monkeypatch.setattr(models, "_load_hub", no_download)
     chosen = load_model()
     assert chosen.name == OFFLINE_MODEL
-    line = capsys.readouterr().out.strip().splitlines()[-1]
+    line = unwrapped(capsys.readouterr().out).strip().splitlines()[-1]
     assert "could not load gpt2 from the Hugging Face Hub" in line and "simulated" in line and OFFLINE_MODEL in line
     with pytest.raises(OSError, match="simulated"):  # a model the reader named is not swapped for another
         load_model("gpt2")

@@ -273,3 +273,17 @@ def test_glue_stores_a_number_quietly_and_returns_it():
         glue("ch4 tau", 1.0)
     with pytest.raises(TypeError, match="glue 'ch0_list': a number or a string is expected, got list"):
         glue("ch0_list", [1, 2])
+
+
+def test_how_often_counts_in_words():
+    import numpy as np
+    import pandas as pd
+
+    from lmtheory.prose import how_often
+
+    assert how_often([True, True, True]) == "in every seed"
+    assert how_often(np.array([False, False])) == "in none of the seeds"
+    assert how_often(pd.Series([True, False, True])) == "in 2 of the 3 seeds"
+    assert how_often([False, True], unit="task") == "in 1 of the 2 tasks"
+    with pytest.raises(ValueError, match="at least one flag"):
+        how_often([])

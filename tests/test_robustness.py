@@ -16,7 +16,7 @@ import nbformat
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT
+from conftest import ROOT, unwrapped
 
 import lmtheory
 from lmtheory import bounds, core, offline, plotting, sizes, stats, synthetic, widgets
@@ -401,7 +401,9 @@ def test_hf_hub_offline_skips_the_probe(fresh_probe):
 def test_setup_line_names_device_and_model_source(fresh_probe, capsys):
     fresh_probe.setenv("HF_HUB_OFFLINE", "1")
     device = lmtheory.setup(seed=0)
-    line = capsys.readouterr().out.strip()
+    printed = capsys.readouterr().out.strip()
+    assert all(len(row) <= 88 for row in printed.splitlines()), f"setup printed lines over 88 characters: {printed!r}"
+    line = unwrapped(printed)
     assert "\n" not in line, f"setup printed more than one line: {line!r}"
     assert f"device: {device.type}" in line or (device.type == "cuda" and "device: " in line), line
     assert f"sizes: {sizes.mode()}" in line and f"models: offline ({offline.OFFLINE_DESCRIPTION}" in line, line
