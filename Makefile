@@ -12,7 +12,8 @@
 #                              (both: every chapter, or CHAPTERS="ch03 ch10")
 #   make gpu-check-files   GPT-2's tokenizer files into .gpt2-tokenizer/, for benchmarks/gpu_check.py on a
 #                          GPU machine without network (carry that folder there with the repository)
-#   make notebooks   regenerate every chapter's setup cell and strip outputs (before committing)
+#   make notebooks   regenerate every chapter's setup cell, put solutions behind 'Show solution' toggles
+#                    and strip outputs (before committing)
 #   make clean       remove build outputs (keeps .venv)
 #
 # Python: the active virtual environment ($VIRTUAL_ENV) if there is one, else ./.venv, created
@@ -107,6 +108,7 @@ $(VENV)/.lmtheory-offline-assets: $(STAMP)
 
 notebooks: $(STAMP)
 	$(PY) tools/setup_cell.py
+	$(PY) tools/solution_cells.py
 	$(PY) tools/strip_outputs.py
 
 clean:

@@ -1,4 +1,4 @@
-"""Expected logistic loss with soft labels, and its minimisation by Newton's method.
+"""Expected logistic loss with soft labels, its minimisation by Newton's method, and held-out losses.
 
 A binary task gives each context ``s`` a probability ``q(s) = P(y = +1 | s)`` and a weight
 ``p_T(s)``. A score ``z(s)`` then has expected logistic loss
@@ -7,12 +7,47 @@ A binary task gives each context ``s`` a probability ``q(s) = P(y = +1 | s)`` an
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .checks import check_distribution, check_tensor
+from .checks import check_distribution, check_int, check_same_shape, check_tensor
 
-__all__ = ["expected_logistic_loss", "binary_entropy", "fit_logistic"]
+__all__ = ["per_context_logistic_loss", "expected_logistic_loss", "binary_entropy", "fit_logistic",
+           "held_out_logistic_loss"]
+
+
+def per_context_logistic_loss(scores: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """Each context's expected logistic loss ``q l(z) + (1 - q) l(-z)``, ``l(z) = log(1 + e^{-z})``.
+
+    The loss of a linear classifier's score ``z(s)`` on a context whose label is +1 with probability
+    ``q(s)``, in nats. Explained in chapter 4 (step 1 of the proof compares it on two models).
+
+    Parameters
+    ----------
+    scores : tensor, shape (N,)
+        ``z(s) = v^T p(s) + b`` for each context (any shape, as long as ``q`` has the same).
+    q : tensor, shape (N,)
+        ``P(y = +1 | s)``, in [0, 1].
+
+    Returns
+    -------
+    tensor, shape (N,)
+
+    Example: ``per_context_logistic_loss(p @ task.v + task.b, task.q)``.
+    """
+    check_same_shape(scores, q, "scores", "q")
+    check_tensor(scores, "scores")
+    check_tensor(q, "q")
+    if not bool(((q >= 0) & (q <= 1)).all()):
+        bad = float(q[(q < 0) | (q > 1)][0])
+        raise ValueError(f"q holds probabilities P(y = +1 | s), but one entry is {bad:g}; allowed: [0, 1]")
+    return _per_context(scores, q)
+
+
+def _per_context(scores: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """:func:`per_context_logistic_loss` without the checks (inside Newton's loop a score may be inf)."""
+    return q * F.softplus(-scores) + (1 - q) * F.softplus(scores)
 
 
 def expected_logistic_loss(scores: torch.Tensor, q: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -20,8 +55,7 @@ def expected_logistic_loss(scores: torch.Tensor, q: torch.Tensor, weights: torch
 
     Shapes: ``scores (N,)``, ``q (N,)``, ``weights (N,)`` -> scalar (nats).
     """
-    per_context = q * F.softplus(-scores) + (1 - q) * F.softplus(scores)
-    return (weights * per_context).sum()
+    return (weights * _per_context(scores, q)).sum()
 
 
 def binary_entropy(q: torch.Tensor) -> torch.Tensor:
@@ -88,3 +122,50 @@ def fit_logistic(
     w = theta[:-1] / scale
     b = theta[-1] - (w * mean).sum()
     return w, b, float(loss)
+
+
+def held_out_logistic_loss(
+    features: torch.Tensor,
+    q: torch.Tensor,
+    weights: torch.Tensor,
+    *,
+    n_splits: int = 5,
+) -> tuple[float, float]:
+    """Mean and standard deviation of a refitted classifier's loss on held-out halves of the contexts.
+
+    For each split ``k = 0, ..., n_splits - 1``, the contexts are shuffled with seed ``k`` and cut in
+    two halves; :func:`fit_logistic` fits on the first half (its weights renormalised) and the
+    expected logistic loss is measured on the second. Explained in chapter 5 (which feature maps
+    keep what a task needs, once the classifier has to generalise).
+
+    Parameters
+    ----------
+    features : tensor, shape (N, k)
+    q : tensor, shape (N,)
+        ``P(y = +1 | s)`` for each context, in [0, 1].
+    weights : tensor, shape (N,)
+        The task's distribution over contexts.
+    n_splits : int
+        How many random splits (at least 1).
+
+    Returns
+    -------
+    mean, std : float
+        Over the splits, in nats (``std`` is numpy's population standard deviation).
+
+    Example: ``held_out_logistic_loss(world.p_star, task.q, task.p_T)``.
+    """
+    n_splits = check_int(n_splits, "n_splits", low=1)
+    check_distribution(weights, "weights")
+    check_tensor(features, "features")
+    if features.dim() != 2 or features.shape[0] < 4:
+        raise ValueError(f"features must be (N, k) with N >= 4 contexts to split in halves, "
+                         f"got shape {tuple(features.shape)}")
+    losses = []
+    for split in range(n_splits):
+        perm = torch.randperm(len(q), generator=torch.Generator().manual_seed(split))
+        train, test = perm[: len(perm) // 2], perm[len(perm) // 2:]
+        w_train, w_test = weights[train] / weights[train].sum(), weights[test] / weights[test].sum()
+        coef, bias, _ = fit_logistic(features[train], q[train], w_train)
+        losses.append(float(expected_logistic_loss(features[test] @ coef + bias, q[test], w_test)))
+    return float(np.mean(losses)), float(np.std(losses))

@@ -20,7 +20,8 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 __all__ = ["use_book_style", "subplots", "subplot_mosaic", "figure", "smallest_font_px", "fit_loglog_slope",
-           "COLORS", "KIND_LABELS", "CONTENT_WIDTH_PX", "FIGURE_DPI", "FIGURE_WIDTH_IN", "MIN_FONT_PX", "MAX_PANELS"]
+           "COLORS", "MODEL_COLORS", "KIND_LABELS", "CONTENT_WIDTH_PX", "FIGURE_DPI", "FIGURE_WIDTH_IN",
+           "MIN_FONT_PX", "MAX_PANELS"]
 
 #: Width in CSS pixels of a figure's room on a chapter page in Chromium at a 1366-pixel-wide window,
 #: measured on the built book (sphinx-book-theme 1.3.0): 757 for a cell's output, 741 inside a
@@ -46,6 +47,10 @@ COLORS = {
     "fixed": "#d62728",
     "refit": "#9467bd",
 }
+
+
+#: One colour per kind of pretrained model (chapters 8 and 9): cross-entropy, Quad, Quad with Phi fixed.
+MODEL_COLORS = {"ce": "#1f77b4", "quad": "#ff7f0e", "quad, fixed Phi": "#2ca02c"}
 
 
 #: How figures name the error kinds of ``synthetic.eps_optimal_model``.

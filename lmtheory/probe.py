@@ -69,11 +69,15 @@ instead of 0.9 s); liblinear and sag use one thread anyway.
 from __future__ import annotations
 
 import inspect
+import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import scipy.sparse
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegressionCV
 from sklearn.metrics import log_loss
@@ -84,8 +88,8 @@ from sklearn.preprocessing import StandardScaler
 from .checks import check_int, check_texts
 from .threads import single_thread
 
-__all__ = ["ProbeResult", "linear_probe", "bag_of_words_probe", "c_grid", "MULTICLASS", "SOLVERS", "FOLDS",
-           "LARGE_TRAIN"]
+__all__ = ["ProbeResult", "linear_probe", "bag_of_words_probe", "probe_table", "c_grid", "MULTICLASS", "SOLVERS",
+           "FOLDS", "LARGE_TRAIN", "FEATURE_KINDS"]
 
 FOLDS = 5
 MAX_ITER = 200
@@ -95,6 +99,9 @@ LARGE_TRAIN = 10_000
 MULTICLASS = ("multinomial", "ovr")
 #: Accepted values of ``solver``; None is the protocol's choice.
 SOLVERS = (None, "liblinear", "sag", "lbfgs", "newton-cg")
+#: The features of a softmax language model that :func:`probe_table` probes: column -> attribute of a
+#: :class:`lmtheory.features.Features` object (``f(s)`` and the conditional mean features ``Phi p_f(s)``).
+FEATURE_KINDS = {"f(s)": "f", "Phi p_f(s)": "mean"}
 _PARAMETERS = inspect.signature(LogisticRegressionCV).parameters
 #: scikit-learn >= 1.8 warns unless these are set explicitly; older versions lack or ignore them.
 _EXPLICIT = {
@@ -272,6 +279,82 @@ def bag_of_words_probe(train_texts, train_labels, test_texts, test_labels, *,
     y_train, y_test, classes = _check_pair(x_train, train_labels, x_test, test_labels, "train_texts", "test_texts")
     return _fit(x_train, y_train, x_test, y_test, classes, standardize=False, multiclass=multiclass, solver=solver,
                 first=("tfidfvectorizer", vectorizer), test_input=test_texts, train_input=train_texts)
+
+
+def probe_table(features, train_labels, test_labels, *, kinds=FEATURE_KINDS, **options) -> pd.DataFrame:
+    """Test accuracy (%) of the linear probe on each kind of feature of each model, with chance.
+
+    For each model and each kind of feature, :func:`linear_probe` is fitted on the training features
+    and scored on the test features; the table has one row per model and one column per kind.
+
+    Parameters
+    ----------
+    features : mapping of str to (Features, Features)
+        Model name (the row) -> its features of the training texts and of the test texts: two
+        :class:`lmtheory.features.Features` objects (or any objects with the attributes named in
+        ``kinds``), of shapes (n_train, d) and (n_test, d) per kind.
+    train_labels : array-like, shape (n_train,)
+    test_labels : array-like, shape (n_test,)
+    kinds : mapping of str to str
+        Column name -> attribute of the features to probe; by default :data:`FEATURE_KINDS`, ``f(s)``
+        (``.f``) and ``Phi p_f(s)`` (``.mean``).
+    **options
+        Passed to :func:`linear_probe` (``standardize``, ``multiclass``, ``solver``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``"model"``; one column per kind with the test accuracy in percent, then ``"chance"``:
+        the percentage of test labels in the most frequent test class (always guessing it).
+        ``table.attrs["unconverged"]`` lists the ``(model, kind)`` probes for which scikit-learn warned
+        that a fit stopped at the iteration limit (a :class:`~sklearn.exceptions.ConvergenceWarning`,
+        usual with the protocol on raw features); those warnings are recorded there, not shown.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``features`` or ``kinds`` empty or not a mapping, a value of ``features`` that is not a pair,
+        features without an attribute that ``kinds`` names; and whatever :func:`linear_probe` refuses.
+
+    Explained in chapter 1. Example: ``probe_table({"GPT-2": (F_train, F_test)}, train.labels, test.labels)``.
+    """
+    for name, value in (("features", features), ("kinds", kinds)):
+        if not isinstance(value, Mapping) or not value:
+            raise TypeError(f"{name} must be a non-empty mapping (a dict), got {type(value).__name__} {value!r:.80}")
+    rows, unconverged = {}, []
+    for model, pair in features.items():
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise ValueError(f"features[{model!r}] must be a pair (train features, test features), got "
+                             f"{type(pair).__name__} {pair!r:.80}")
+        rows[model] = {}
+        for column, attribute in kinds.items():
+            accuracy, converged = _probe_kind(pair, attribute, model, train_labels, test_labels, options)
+            rows[model][column] = 100 * accuracy
+            if not converged:
+                unconverged.append((model, column))
+    _, counts = np.unique(np.asarray(test_labels), return_counts=True)
+    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")
+    table["chance"] = 100 * counts.max() / counts.sum()
+    table.attrs["unconverged"] = unconverged
+    return table
+
+
+def _probe_kind(pair, attribute, model, train_labels, test_labels, options) -> tuple[float, bool]:
+    """Test accuracy of the probe on one attribute of a (train, test) pair of feature objects, and whether
+    every fit converged (scikit-learn's ConvergenceWarnings are kept back, other warnings passed on)."""
+    train, test = pair
+    for split, value in (("train", train), ("test", test)):
+        if not hasattr(value, attribute):
+            raise ValueError(f"the {split} features of {model!r} ({type(value).__name__}) have no attribute "
+                             f"{attribute!r}; kinds names the attributes to probe (e.g. 'f', 'mean')")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        result = linear_probe(getattr(train, attribute), train_labels, getattr(test, attribute), test_labels,
+                              **options)
+    for w in caught:
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return result.test_accuracy, not any(issubclass(w.category, ConvergenceWarning) for w in caught)
 
 
 def _check_options(multiclass, solver):

@@ -7,6 +7,10 @@ so each widget draws through a plain function returning a ``Figure``, which the 
 >>> world = synthetic.make_world(seed=0)
 >>> fig = widgets.eps_figure(world, eps=1e-3, gamma=0.5, B=8.0)  # static
 >>> box = widgets.eps_explorer(world)  # live: the last expression of a notebook cell
+
+Chapter 2's zero-shot explorer (:func:`zero_shot_explorer`: a prompt and words per class typed in,
+the accuracy printed) has a table as its twin: :func:`zero_shot_grid`, the same computation
+(:func:`lmtheory.zero_shot.explore`) for a grid of prompts and word lists.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from . import plotting, synthetic
 from .checks import check_int, check_number
 from .plotting import COLORS, KIND_LABELS
 
-__all__ = ["cached_task", "cached_sweep", "draw_eps_panels", "eps_figure", "eps_strip", "eps_explorer"]
+__all__ = ["cached_task", "cached_sweep", "draw_eps_panels", "eps_figure", "eps_strip", "eps_explorer",
+           "zero_shot_grid", "zero_shot_explorer"]
 
 KINDS = ("margin", "random")  # the label-free adversary (its refit is honest) and random errors
 GRID_POINTS = 12  # eps values per curve: enough for a picture, cheap to redo when gamma or B moves
@@ -225,3 +230,88 @@ def eps_explorer(world, task=None, *, eps: float = 1e-3, gamma: float = 0.5, B: 
     return W.VBox([W.HBox([sliders["eps"], sliders["gamma"]]), W.HBox([sliders["B"], sliders["shown"]]),
                    W.interactive_output(redraw, sliders)])
 
+
+
+def zero_shot_grid(lm, task, rows, prompts, pairs):
+    """The zero-shot explorer's static twin: its accuracy for every prompt and pair of word lists.
+
+    Parameters
+    ----------
+    lm : LanguageModel
+    task : Task
+        A two-class task, class 0 negative and class 1 positive.
+    rows : list of int
+        The explorer's texts (rows of ``task``).
+    prompts : list of str, length r
+    pairs : list of (str, str), length c
+        ``(positive words, negative words)``, each comma-separated (``"great, good"``).
+
+    Returns
+    -------
+    pandas.DataFrame, shape (r, c)
+        Accuracies, rows indexed by ``repr(prompt)``, columns named ``"<positive> / <negative>"``.
+
+    Example: ``zero_shot_grid(lm, sent, rows, [" This movie is", ""], [("great", "terrible")])``.
+    """
+    import pandas as pd
+
+    from . import zero_shot  # scikit-learn and transformers: loaded on first use, as lmtheory does
+
+    prompts, pairs = list(prompts), list(pairs)
+    if not prompts or not pairs:
+        raise ValueError(f"give at least one prompt and one pair, got {len(prompts)} prompts and {len(pairs)} pairs")
+    return pd.DataFrame({f"{pos} / {neg}": [zero_shot.explore(lm, task, rows, prompt, pos, neg)["accuracy"]
+                                            for prompt in prompts] for pos, neg in pairs},
+                        index=pd.Index([repr(p) for p in prompts], name="prompt"))
+
+
+def zero_shot_explorer(lm, task, rows, *, prompt: str | None = None, positive: str = "great, good",
+                       negative: str = "terrible, bad"):
+    """Text boxes for a prompt and comma-separated words per class, and a button that prints the zero-shot result.
+
+    The button runs :func:`lmtheory.zero_shot.explore` on the texts ``rows`` of ``task``: a new prompt
+    runs the model on them once (cached), new words are instant. A word that is not a single token,
+    or an empty list, prints why instead of an accuracy. The result is printed once when built.
+
+    Parameters
+    ----------
+    lm : LanguageModel
+    task : Task
+        A two-class task, class 0 negative and class 1 positive.
+    rows : list of int
+        The explorer's texts.
+    prompt : str, optional
+        The initial prompt; default the task's.
+    positive, negative : str
+        The initial words.
+
+    Returns
+    -------
+    ipywidgets.VBox. Example: ``zero_shot_explorer(lm, sent, rows)`` as the last line of a notebook cell.
+    """
+    import ipywidgets as W
+
+    from . import zero_shot
+
+    boxes = {"prompt": W.Text(value=task.prompt if prompt is None else prompt, description="prompt"),
+             "positive": W.Text(value=positive, description="positive"),
+             "negative": W.Text(value=negative, description="negative")}
+    button = W.Button(description="classify", button_style="primary")
+    output = W.Output()
+
+    def on_click(_):
+        with output:
+            output.clear_output()
+            values = {name: box.value for name, box in boxes.items()}
+            try:
+                r = zero_shot.explore(lm, task, rows, **values)
+            except ValueError as error:
+                print(f"cannot do that: {error}")
+                return
+            print(f"{lm.name}, {task.name} test, {len(rows)} sentences, prompt {values['prompt']!r}:")
+            print(f"accuracy {r['accuracy']:.3f} (chance {r['chance']:.2f}), "
+                  f"predicted positive {r['predicted positive']:.2f}, AUC {r['AUC']:.3f}")
+
+    button.on_click(on_click)
+    on_click(None)
+    return W.VBox([*boxes.values(), button, output])

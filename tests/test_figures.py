@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from conftest import ROOT, notebook_entries
 from PIL import Image
 from test_site import browser, server  # noqa: F401 (fixtures: the site's web server and headless Chromium)
@@ -128,6 +129,59 @@ def test_the_seed_figures_are_readable():
     assert_readable(fig, "lines_by_seed and bars_by_seed")
 
 
+def test_chapter_8s_figures_are_readable(world):
+    from lmtheory import core
+    from lmtheory.figures import ch08
+
+    f_quad = core.quad_minimiser(world.Phi, world.p_star)
+    ts = np.linspace(-1, 2, 31)
+    line = f_quad[0] + torch.tensor(ts)[:, None] * (world.f_opt[0] - f_quad[0])
+    p = world.p_star[0].expand(len(ts), -1)
+    fig = ch08.losses_along_a_line(ts, core.quad_context_loss(line, world.Phi, p),
+                                   core.softmax_context_loss(line, world.Phi, p), vocab_size=40, dim=8)
+    assert len(fig.axes) == 2 and "V = 40, d = 8" in fig._suptitle.get_text()
+    assert_readable(fig, "figure 8.1")
+
+    kinds = list(plotting.MODEL_COLORS)
+    curves = pd.DataFrame([{"model": k, "seed": s, "tokens": t, "held-out CE": 8 - t / 1e3 - i,
+                            "held-out Quad": -t / 1e3} for i, k in enumerate(kinds) for s in (0, 1)
+                           for t in (100, 1000, 3000)])
+    fig = ch08.training_curves(curves, title="test models")
+    assert [len(ax.lines) for ax in fig.axes] == [6, 6]
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == kinds  # one entry per kind
+    assert_readable(fig, "figure 8.2")
+
+    rng = np.random.default_rng(0)
+    results = pd.DataFrame([{"task": task, "model": k, "features": f, "seed": s, "accuracy": rng.uniform(0.3, 0.9),
+                             "logistic loss": rng.uniform(0.5, 1.5)}
+                            for task in ("bbc", "rt2") for k in kinds for f in ("f(s)", "Phi p_f(s)")
+                            for s in (0, 1, 2)])
+    fig = ch08.probe_bars(results, {"bbc": (400, 200, 5), "rt2": (400, 200, 2)}, {"bbc": 0.24, "rt2": 0.5},
+                          title="test models")
+    assert len(fig.axes) == 4 and all(len(ax.patches) == 6 for ax in fig.axes)
+    assert fig.axes[2].get_lines()[-1].get_ydata()[0] == pytest.approx(np.log(5))  # uninformed level, log K
+    assert_readable(fig, "figure 8.3")
+
+
+def test_chapter_9s_figures_are_readable():
+    from lmtheory.figures import ch09
+
+    curve = checkpoints().assign(chance=0.24)
+    fig = ch09.probes_against_ce(curve, uniform=np.log(5), topic="bbc", title="test models")
+    axes = fig.axes
+    assert len(axes) == 4 and axes[0].xaxis_inverted()  # training lowers the CE: the axis runs right
+    assert all(ax.get_xlim()[0] < 6.3 for ax in axes)  # fitted to the later checkpoints, not to 8.3
+    assert "8.30 to 8.35, off the axis" in axes[2].get_xlabel()
+    assert_readable(fig, "figure 9.1")
+    with pytest.raises(ValueError, match="would not be off the axis"):
+        ch09.probes_against_ce(curve.assign(early=curve.checkpoint == 2), uniform=1.0, topic="bbc", title="")
+
+    later = curve[~curve.early]
+    fits = {kind: {"a": 2.0, "b": -0.5, "c": 5.0} for kind in ("f(s)", "Phi p_f(s)")}
+    fig = ch09.sqrt_fits(later, fits, topic="bbc", title="test models")
+    assert len(fig.axes[0].lines) == 4 and fig.axes[0].get_xscale() == "log"
+    assert_readable(fig, "figure 9.2")
+
 
 def test_a_far_off_early_checkpoint_sits_at_the_edge_of_the_axis():
     part = checkpoints().query("features == 'f(s)'")
@@ -156,17 +210,32 @@ def chapter_code(entry: str):
     return [(i, "".join(c["source"])) for i, c in enumerate(cells) if c["cell_type"] == "code"]
 
 
-@pytest.mark.parametrize("entry", notebook_entries())
-def test_chapter_figures_use_the_style(entry):
+def style_problems(sources) -> list[str]:
+    """What in ``sources`` (``(where, code)`` pairs) leaves the book's figure style."""
     problems = []
-    for i, source in chapter_code(entry):
+    for where, source in sources:
         for line in source.splitlines():
             if WIDE.search(line):
-                problems.append(f"cell {i}: {line.strip()!r} (use lmtheory.plotting.subplots: the page's width)")
+                problems.append(f"{where}: {line.strip()!r} (use lmtheory.plotting.subplots: the page's width)")
             for match in SMALL_FONT.finditer(line):
                 if match.group(1) is None or float(match.group(1)) < FLOOR_PT:  # "small" or a number below
-                    problems.append(f"cell {i}: {match.group(0)!r} is below {FLOOR_PT:g} pt ({MIN_FONT_PX:g} px)")
+                    problems.append(f"{where}: {match.group(0)!r} is below {FLOOR_PT:g} pt ({MIN_FONT_PX:g} px)")
+    return problems
+
+
+@pytest.mark.parametrize("entry", notebook_entries())
+def test_chapter_figures_use_the_style(entry):
+    problems = style_problems((f"cell {i}", source) for i, source in chapter_code(entry))
     assert not problems, f"{entry}:\n  " + "\n  ".join(problems)
+
+
+FIGURE_MODULES = sorted((ROOT / "lmtheory" / "figures").glob("ch*.py"))
+
+
+@pytest.mark.parametrize("module", FIGURE_MODULES, ids=[p.stem for p in FIGURE_MODULES])
+def test_the_chapters_figure_modules_use_the_style(module):
+    problems = style_problems([(module.name, module.read_text(encoding="utf-8"))])
+    assert not problems, "\n  ".join(problems)
 
 
 # --- the built site -------------------------------------------------------------------------------

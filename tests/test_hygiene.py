@@ -15,14 +15,15 @@ ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
 
 
-def _load_setup_cell():
-    spec = importlib.util.spec_from_file_location("setup_cell", ROOT / "tools" / "setup_cell.py")
+def _load_tool(name):
+    """tools/<name>.py, loaded as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-setup_cell = _load_setup_cell()
+setup_cell = _load_tool("setup_cell")
 NOTEBOOKS = setup_cell.notebooks()
 
 
@@ -72,6 +73,16 @@ def test_every_notebook_starts_with_the_setup_cell():
     )
 
 
+def test_every_solution_cell_is_behind_a_show_solution_toggle():
+    solution_cells = _load_tool("solution_cells")
+    bad = solution_cells.unmarked(NOTEBOOKS)
+    assert not bad, (
+        f"solution cells without the site's 'Show solution' toggle: {[(p.name, i) for p, i in bad]}; "
+        "run `python tools/solution_cells.py`"
+    )
+    assert sum(solution_cells.is_solution_cell(c) for p in NOTEBOOKS for c in nbformat.read(p, 4).cells) >= 10
+
+
 def test_toc_and_book_files_match():
     listed = toc_files()
     chapters = sorted(
@@ -94,3 +105,9 @@ def test_no_exact_pins(name):
     pins = [line.strip() for line in text.splitlines()
             if re.search(r"[^=!<>~]==[^=]", line) and not line.lstrip().startswith("#")]
     assert not pins, f"{name} pins exact versions (use lower bounds only): {pins}"
+
+
+def test_every_exercise_has_a_title():
+    untitled = [(p.name, m.group(1)) for p in NOTEBOOKS for c in nbformat.read(p, 4).cells if c.cell_type == "markdown"
+                for m in re.finditer(r"```\{exercise\}[ \t]*\n:label: (\S+)", c.source)]
+    assert not untitled, f"exercises without a title (write it after {{exercise}}): {untitled}"

@@ -1,8 +1,9 @@
-"""The live eps explorer (``lmtheory.widgets.eps_explorer``) under the installed ipywidgets.
+"""The live explorers of ``lmtheory.widgets`` under the installed ipywidgets.
 
 Without a notebook kernel nothing is drawn on a screen, so the tests watch what the sliders cause: each
-move redraws the figure once, with the sliders' values, and shows it as a PNG image. The environment's
-ipywidgets is 8.x; tests/test_colab.py runs this file again under Colab's 7.7.1.
+move redraws the figure once, with the sliders' values, and shows it as a PNG image. Chapter 2's
+zero-shot explorer (``widgets.zero_shot_explorer``) prints its result, which the tests read. The
+environment's ipywidgets is 8.x; tests/test_colab.py runs this file again under Colab's 7.7.1.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import math
 
 import ipywidgets
 import pytest
+from test_zero_shot import make_task, own_cache, tiny  # noqa: F401 (fixtures: a fresh cache, a tiny GPT-2)
 
-from lmtheory import synthetic, widgets
+from lmtheory import synthetic, widgets, zero_shot
 
 
 @pytest.fixture
@@ -63,3 +65,39 @@ def test_moving_a_slider_redraws_with_its_value(explorer):
         "with gamma moved, the explorer must plant a new task, not show the given one")
     assert len(shown) == 4, f"{len(shown)} images shown for 4 drawings"
     assert all(type(image).__name__ == "Image" and image.data.startswith(b"\x89PNG") for image in shown)
+
+
+# -- chapter 2's zero-shot explorer, on a tiny random GPT-2 (the fixtures of tests/test_zero_shot.py) --------
+
+@pytest.fixture
+def sentences(own_cache):
+    return make_task()
+
+
+def test_the_zero_shot_explorer_prints_its_result_and_reports_bad_words(tiny, sentences, capsys):
+    rows = [0, 1, 2, 3]
+    box = widgets.zero_shot_explorer(tiny, sentences, rows, positive="great", negative="terrible")
+    texts = {w.description: w for w in box.children if isinstance(w, ipywidgets.Text)}
+    button = next(w for w in box.children if isinstance(w, ipywidgets.Button))
+    assert set(texts) == {"prompt", "positive", "negative"} and texts["prompt"].value == sentences.prompt
+    assert isinstance(box.children[-1], ipywidgets.Output)
+    expected = zero_shot.explore(tiny, sentences, rows, sentences.prompt, "great", "terrible")
+    printed = capsys.readouterr().out
+    assert f"accuracy {expected['accuracy']:.3f}" in printed and f"AUC {expected['AUC']:.3f}" in printed
+    assert all(len(line) <= 88 for line in printed.splitlines()), printed
+    texts["negative"].value = " , "
+    button.click()
+    assert "cannot do that: negative holds no word" in capsys.readouterr().out
+    texts["negative"].value = "xqzvbnmplkjh"
+    button.click()
+    assert "cannot do that: none of the words ['xqzvbnmplkjh'] is a single token" in capsys.readouterr().out
+
+
+def test_the_zero_shot_grid_is_the_explorer_for_each_prompt_and_pair(tiny, sentences):
+    rows, prompts, pairs = [0, 1, 2, 3], [sentences.prompt, ""], [("great", "terrible"), ("great, fun", "bad")]
+    grid = widgets.zero_shot_grid(tiny, sentences, rows, prompts, pairs)
+    assert grid.shape == (2, 2) and list(grid.columns) == ["great / terrible", "great, fun / bad"]
+    assert list(grid.index) == [repr(p) for p in prompts]
+    assert grid.iloc[1, 1] == zero_shot.explore(tiny, sentences, rows, "", "great, fun", "bad")["accuracy"]
+    with pytest.raises(ValueError, match="at least one prompt and one pair"):
+        widgets.zero_shot_grid(tiny, sentences, rows, [], pairs)

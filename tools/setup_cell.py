@@ -29,7 +29,7 @@ BOOK = ROOT / "book"
 TAG = "setup"
 
 CELL = """\
-# Setup (the same in every chapter): in Colab, install lmtheory; then import, seed, report the device.
+# Setup (every chapter): in Colab, install lmtheory; import, seed, report the device.
 import sys
 if "google.colab" in sys.modules:
     %pip install --quiet "{requirement}"

@@ -134,6 +134,7 @@ def student_notebook(nb, name: str = "notebook", *, keep_outputs: bool = False):
                 cell.metadata["tags"] = tags
             else:
                 cell.metadata.pop("tags", None)
+            cell.metadata.pop("mystnb", None)  # the site's "Show solution" prompts (tools/solution_cells.py)
         cells.append(cell)
     nb.cells = cells
     if keep_outputs:
