@@ -1,4 +1,5 @@
-"""Expected logistic loss with soft labels, its minimisation by Newton's method, and held-out losses.
+"""Expected logistic loss with soft labels, its minimisation (Newton's method, or over a box of
+weights), and held-out losses.
 
 A binary task gives each context ``s`` a probability ``q(s) = P(y = +1 | s)`` and a weight
 ``p_T(s)``. A score ``z(s)`` then has expected logistic loss
@@ -10,11 +11,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import optimize
 
-from .checks import check_distribution, check_int, check_same_shape, check_tensor
+from .checks import check_distribution, check_int, check_number, check_same_shape, check_tensor
 
 __all__ = ["per_context_logistic_loss", "expected_logistic_loss", "binary_entropy", "fit_logistic",
-           "held_out_logistic_loss"]
+           "held_out_logistic_loss", "logistic_objective", "fit_bounded", "fit_bias"]
 
 
 def per_context_logistic_loss(scores: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
@@ -169,3 +171,96 @@ def held_out_logistic_loss(
         coef, bias, _ = fit_logistic(features[train], q[train], w_train)
         losses.append(float(expected_logistic_loss(features[test] @ coef + bias, q[test], w_test)))
     return float(np.mean(losses)), float(np.std(losses))
+
+
+def logistic_objective(X: np.ndarray, q: np.ndarray, weights: np.ndarray):
+    """The expected logistic loss of ``z = X v + b`` as a function of ``x = (v, b)``, with its gradient.
+
+    Shapes: ``X (n, k)``, ``q (n,)`` in [0, 1], ``weights (n,)``. Returns ``objective(x)`` for
+    ``x`` of shape (k + 1,), giving ``(loss, gradient of shape (k + 1,))``: what scipy's minimisers take.
+    """
+    X, q, weights = (np.asarray(a, dtype=np.float64) for a in (X, q, weights))
+    k = X.shape[1]
+
+    def objective(x):
+        z = X @ x[:k] + x[k]
+        loss = weights @ (q * np.logaddexp(0, -z) + (1 - q) * np.logaddexp(0, z))
+        residual = weights * (0.5 * (1 + np.tanh(z / 2)) - q)  # weights * (sigmoid(z) - q), no overflow
+        return loss, np.append(X.T @ residual, residual.sum())
+
+    return objective
+
+
+def _uniform_or(weights, n: int) -> np.ndarray:
+    return np.full(n, 1 / n) if weights is None else np.asarray(weights, dtype=np.float64)
+
+
+def _check_fit_inputs(X: np.ndarray, q: np.ndarray, weights: np.ndarray) -> None:
+    if X.ndim != 2 or q.shape != (len(X),) or weights.shape != q.shape or len(X) == 0:
+        raise ValueError(f"X must be (n, k) with q and weights (n,), n >= 1; got {X.shape}, {q.shape} "
+                         f"and {weights.shape}")
+    if not (np.all((q >= 0) & (q <= 1)) and np.all(weights >= 0) and weights.sum() > 0):
+        raise ValueError("q holds probabilities P(y = +1 | s) in [0, 1] and weights are >= 0, not all zero")
+
+
+def fit_bounded(X, q, B: float, weights=None, *, start=None) -> tuple[np.ndarray, float, float]:
+    """The linear classifier ``z = X v + b`` of least expected logistic loss with ``||v||_inf <= B``.
+
+    The problem is convex. L-BFGS-B solves it over ``u = v / B`` in the box ``[-1, 1]^k`` (and a free
+    ``b``), which stays well conditioned when ``B`` is huge. Explained in chapter 2 (a classifier of
+    bounded weights on real features); chapters 4 and 5 use it as the synthetic tasks' ``tau``.
+
+    Parameters
+    ----------
+    X : array, shape (n, k)
+        Features of ``n`` contexts (or texts).
+    q : array, shape (n,)
+        ``P(y = +1 | s)``, in [0, 1]: for labelled texts with ``y`` in {-1, +1}, ``(y + 1) / 2``.
+    B : float
+        The bound on every weight, > 0.
+    weights : array, shape (n,), optional
+        The contexts' weights (a distribution); uniform when omitted.
+    start : array, shape (k,), optional
+        A feasible ``v`` to start from (zeros when omitted).
+
+    Returns
+    -------
+    v : array, shape (k,)
+    b : float
+    loss : float
+        The least expected logistic loss, in nats.
+
+    Example: ``v, b, loss = fit_bounded(P, (y + 1) / 2, B=10.0)``.
+    """
+    B = check_number(B, "B", low=0, low_open=True)
+    X, q = np.asarray(X, dtype=np.float64), np.asarray(q, dtype=np.float64)
+    weights = _uniform_or(weights, len(q))
+    _check_fit_inputs(X, q, weights)
+    k = X.shape[1]
+    objective = logistic_objective(X, q, weights)
+
+    def scaled(x):  # x = (u, b) with v = B u
+        loss, grad = objective(np.append(B * x[:k], x[k]))
+        return loss, np.append(B * grad[:k], grad[k])
+
+    x0 = np.zeros(k + 1) if start is None else np.append(np.asarray(start, dtype=np.float64) / B, 0.0)
+    result = optimize.minimize(scaled, x0, jac=True, method="L-BFGS-B", bounds=[(-1, 1)] * k + [(None, None)],
+                               options={"maxiter": 2000, "ftol": 1e-13})
+    return B * result.x[:k], float(result.x[k]), float(result.fun)
+
+
+def fit_bias(scores, q, weights=None) -> tuple[float, float]:
+    """The bias ``b`` of least expected logistic loss for the fixed scores ``z + b``; returns ``(b, loss)``.
+
+    A classifier whose weights are fixed and only its bias is fitted (chapter 2 fixes the weights at
+    ``B v``). Shapes: ``scores (n,)``, ``q (n,)`` in [0, 1], ``weights (n,)`` (uniform when omitted).
+    Example: ``fit_bias(B * z, (y + 1) / 2)``.
+    """
+    scores, q = np.asarray(scores, dtype=np.float64), np.asarray(q, dtype=np.float64)
+    weights = _uniform_or(weights, len(q))
+    _check_fit_inputs(scores[:, None], q, weights)
+    objective = logistic_objective(scores[:, None], q, weights)
+    reach = np.abs(scores).max() + 20.0  # the best bias lies in [-reach, reach]
+    result = optimize.minimize_scalar(lambda b: objective(np.array([1.0, b]))[0], bounds=(-reach, reach),
+                                      method="bounded", options={"xatol": 1e-6})
+    return float(result.x), float(result.fun)

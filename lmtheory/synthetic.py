@@ -26,7 +26,7 @@ from scipy import optimize
 from . import bounds
 from .checks import check_choice, check_distribution, check_int, check_number, check_same_shape
 from .core import conditional_mean, kl_divergence, log_softmax_lm
-from .logistic import expected_logistic_loss, fit_logistic
+from .logistic import expected_logistic_loss, fit_bounded, fit_logistic, logistic_objective
 from .threads import single_thread
 
 __all__ = [
@@ -333,37 +333,27 @@ def best_bounded_classifier(
 
     With ``Phi`` given, ``v`` is restricted to ``Phi^T lam`` (the Phi-natural case) and the
     problem is solved over ``(lam, b)`` with the ``2V`` linear constraints ``|Phi^T lam| <= B``
-    (SLSQP); without, over ``(v, b)`` in a box (L-BFGS-B). Both problems are convex.
+    (SLSQP); without, over ``(v, b)`` in a box (:func:`lmtheory.logistic.fit_bounded`, L-BFGS-B).
+    Both problems are convex.
 
     Shapes: ``p (N, V)``, ``q (N,)``, ``weights (N,)``, ``Phi (d, V)``, ``start`` ((V,) or (d,), a
     feasible starting point). Returns ``(v or lam, b, loss)``.
     """
     B = check_number(B, "B", low=0, low_open=True)
-    X = (p if Phi is None else p @ Phi.T).numpy()
-    qn, wn = q.numpy(), weights.numpy()
-    k = X.shape[1]
-
-    def objective(x):
-        z = X @ x[:k] + x[k]
-        sig = 1 / (1 + np.exp(-z))
-        loss = wn @ (qn * np.logaddexp(0, -z) + (1 - qn) * np.logaddexp(0, z))
-        residual = wn * (sig - qn)
-        return loss, np.append(X.T @ residual, residual.sum())
-
-    x0 = np.zeros(k + 1) if start is None else np.append(start.numpy(), 0.0)
-    options = {"maxiter": 2000, "ftol": 1e-13}
     if Phi is None:
-        bounds_ = [(-B, B)] * k + [(None, None)]
-        result = optimize.minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds_, options=options)
-    else:
-        A = Phi.T.numpy()
-        constraints = [
-            {"type": "ineq", "fun": lambda x: B - A @ x[:k], "jac": lambda x: np.hstack([-A, np.zeros((len(A), 1))])},
-            {"type": "ineq", "fun": lambda x: B + A @ x[:k], "jac": lambda x: np.hstack([A, np.zeros((len(A), 1))])},
-        ]
-        result = optimize.minimize(
-            objective, x0, jac=True, method="SLSQP", constraints=constraints, options=options
-        )
+        v, b, loss = fit_bounded(p, q, B, weights, start=None if start is None else start.numpy())
+        return torch.from_numpy(v), b, loss
+    X = (p @ Phi.T).numpy()
+    k = X.shape[1]
+    objective = logistic_objective(X, q.numpy(), weights.numpy())
+    x0 = np.zeros(k + 1) if start is None else np.append(start.numpy(), 0.0)
+    A = Phi.T.numpy()
+    constraints = [
+        {"type": "ineq", "fun": lambda x: B - A @ x[:k], "jac": lambda x: np.hstack([-A, np.zeros((len(A), 1))])},
+        {"type": "ineq", "fun": lambda x: B + A @ x[:k], "jac": lambda x: np.hstack([A, np.zeros((len(A), 1))])},
+    ]
+    result = optimize.minimize(objective, x0, jac=True, method="SLSQP", constraints=constraints,
+                               options={"maxiter": 2000, "ftol": 1e-13})
     x = torch.from_numpy(result.x)
     return x[:k], float(x[k]), float(result.fun)
 

@@ -63,8 +63,6 @@ TAUGHT: dict[tuple[str, str], str] = {
 #: (chapter, function) -> where it is to go: plumbing still in a chapter (in a hidden cell). The test
 #: fails once one has moved, so that its entry goes too.
 TO_MOVE: dict[tuple[str, str], str] = {
-    ("ch02_natural_tasks", "fit_bounded"): "logistic.fit_bounded, shared with synthetic.best_bounded_classifier",
-    ("ch02_natural_tasks", "loss_exactly"): "logistic.fit_bounded (the fit with v fixed)",
     ("ch04_sqrt_eps", "mixture_lm"): "synthetic (a model that is not a softmax model)",
     ("ch04_sqrt_eps", "report"): "checks (an inequality held on every instance, and how tightly)",
 }
