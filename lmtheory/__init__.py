@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from . import bounds, core, offline, plotting, sizes, synthetic, widgets
-from .prose import glue
+from .prose import glue, say
 from .checks import check_int
 
 # The one place the version is written: pyproject.toml reads it, and every chapter's setup cell
@@ -59,6 +59,7 @@ def setup(seed: int = 0, *, verbose: bool = True) -> torch.device:
     where = device()
     if verbose:
         name = torch.cuda.get_device_name(where) if where.type == "cuda" else where.type
-        print(f"lmtheory {__version__} | torch {torch.__version__} | device: {name} | sizes: {sizes.mode()}\n"
-              f"  | models: {offline.model_source()}")  # two lines: the page is 88 characters wide
+        # the models on a second line, itself wrapped: the page is 88 characters wide
+        say(f"lmtheory {__version__} | torch {torch.__version__} | device: {name} | sizes: {sizes.mode()}\n"
+            f"  | models: {offline.model_source()}")
     return where

@@ -20,7 +20,7 @@ words are together most probable. Everything here is computed from the features 
 from __future__ import annotations
 
 import dataclasses
-import textwrap
+import warnings
 import weakref
 
 import numpy as np
@@ -33,7 +33,7 @@ from .checks import check_int, check_language_model
 from .data import Task, load_task
 from .features import Features, word_tokens
 
-__all__ = ["TOPIC_WORDS", "WIDTH", "sample_test_split", "task_features", "token_ids", "logits", "word_logprobs",
+__all__ = ["TOPIC_WORDS", "sample_test_split", "task_features", "token_ids", "logits", "word_logprobs",
            "class_scores", "zero_shot", "compare_pairs", "class_recall", "top_next_words", "next_word_table",
            "parse_words", "explore"]
 
@@ -45,8 +45,6 @@ TOPIC_WORDS = {
     "politics": ("politics", "government", "election"), "sports": ("sports", "football", "game"),
     "tech": ("technology", "computers", "internet"),
 }
-#: Printed lines are wrapped at this width (the book's narrow column).
-WIDTH = 88
 #: Model -> {(prompt, texts, words): Features}: each prompt's features are computed once per session.
 _FEATURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 #: The Features arrays with one row per text (what :func:`task_features` takes rows of).
@@ -58,7 +56,7 @@ def sample_test_split(name: str, n: int, *, verbose: bool = True) -> Task:
 
     The prompt comes without its trailing space (``" This movie is"``), so that the next token is a
     word with its usual leading space; chapter 2 explains why. ``verbose`` prints the sample's
-    :meth:`~lmtheory.data.Task.summary` (sizes, classes, source), wrapped at :data:`WIDTH` characters.
+    :meth:`~lmtheory.data.Task.summary` (sizes, classes, source), wrapped by :func:`lmtheory.prose.say`.
 
     Returns
     -------
@@ -68,11 +66,9 @@ def sample_test_split(name: str, n: int, *, verbose: bool = True) -> Task:
     Example: ``sample_test_split("sst2", 200).labels.shape`` -> ``(200,)``.
     """
     n = check_int(n, "n", low=1)
-    available = len(load_task(name, "test", trailing_space=False, verbose=False))
-    task = load_task(name, "test", n=min(n, available), trailing_space=False, verbose=False)
-    if verbose:
-        print(textwrap.fill(task.summary(), WIDTH, subsequent_indent="  "))
-    return task
+    with warnings.catch_warnings():  # a split smaller than n is used whole, as documented
+        warnings.filterwarnings("ignore", message=r"n = .* is more than the", category=UserWarning)
+        return load_task(name, "test", n=n, trailing_space=False, verbose=verbose)
 
 
 def _check_task(task) -> Task:

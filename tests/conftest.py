@@ -119,6 +119,40 @@ def _start_build(out: Path):
 
 
 @pytest.fixture(scope="session")
+def offline_lm():
+    """The offline model (SmolLM2-135M from the registry), loaded once per session with HF_HUB_OFFLINE=1."""
+    from lmtheory.models import OFFLINE_MODEL, load_model
+    from lmtheory.offline import hub_reachable
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        hub_reachable.cache_clear()
+        model = load_model(OFFLINE_MODEL, verbose=False)
+    hub_reachable.cache_clear()
+    return model
+
+
+@pytest.fixture(scope="session")
+def tiny(offline_lm):
+    """A random 2-layer GPT-2 of width 32 with the offline model's tokenizer: fast on any CPU."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from lmtheory.models import from_model
+
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=offline_lm.vocab_size, n_positions=128, n_embd=32, n_layer=2, n_head=2)
+    return from_model(GPT2LMHeadModel(config), offline_lm.tokenizer, "tiny-gpt2")
+
+
+@pytest.fixture
+def own_cache(monkeypatch, tmp_path) -> Path:
+    """A fresh, empty lmtheory cache for one test (models are loaded from the shared one before it)."""
+    monkeypatch.setenv("LMTHEORY_CACHE", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
 def book_build(request) -> BookBuild:
     """One full build of the book (quick sizes unless LMTHEORY_QUICK says otherwise), executing every
     chapter, whether or not it succeeds: the chapter tests read each chapter's run from it."""

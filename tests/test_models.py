@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from conftest import unwrapped
 import torch
-from transformers import GPT2Config, GPT2LMHeadModel
+from transformers import GPT2LMHeadModel
 
 from lmtheory import features as features_module
 from lmtheory.features import extract_features, word_tokens
@@ -36,28 +36,8 @@ def hub_offline(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def lm():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HF_HUB_OFFLINE", "1")
-        hub_reachable.cache_clear()
-        model = load_model(OFFLINE_MODEL, verbose=False)
-    hub_reachable.cache_clear()
-    return model
-
-
-@pytest.fixture(scope="module")
-def tiny(lm):
-    """A random 2-layer GPT-2 of width 32 with the offline model's tokenizer."""
-    torch.manual_seed(0)
-    config = GPT2Config(vocab_size=lm.vocab_size, n_positions=128, n_embd=32, n_layer=2, n_head=2)
-    return from_model(GPT2LMHeadModel(config), lm.tokenizer, "tiny-gpt2")
-
-
-@pytest.fixture
-def own_cache(monkeypatch, tmp_path):
-    """A fresh, empty lmtheory cache (after the models are loaded from the shared one)."""
-    monkeypatch.setenv("LMTHEORY_CACHE", str(tmp_path))
-    return tmp_path
+def lm(offline_lm):
+    return offline_lm
 
 
 def model_output(lm, text):

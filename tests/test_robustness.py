@@ -398,8 +398,16 @@ def test_hf_hub_offline_skips_the_probe(fresh_probe):
     assert offline.model_source() == f"offline ({offline.OFFLINE_DESCRIPTION}, HF_HUB_OFFLINE=1)"
 
 
-def test_setup_line_names_device_and_model_source(fresh_probe, capsys):
-    fresh_probe.setenv("HF_HUB_OFFLINE", "1")
+def _refused(address, timeout=None, **kwargs):
+    raise ConnectionRefusedError(f"refused: {address}")
+
+
+@pytest.mark.parametrize("why", ["HF_HUB_OFFLINE=1", "no connection to huggingface.co"])
+def test_setup_line_names_device_and_model_source(fresh_probe, capsys, why):
+    if why.startswith("HF_HUB_OFFLINE"):
+        fresh_probe.setenv("HF_HUB_OFFLINE", "1")
+    else:  # the longest banner: offline because the Hub did not answer
+        fresh_probe.setattr(socket, "create_connection", _refused)
     device = lmtheory.setup(seed=0)
     printed = capsys.readouterr().out.strip()
     assert all(len(row) <= 88 for row in printed.splitlines()), f"setup printed lines over 88 characters: {printed!r}"
@@ -409,6 +417,7 @@ def test_setup_line_names_device_and_model_source(fresh_probe, capsys):
     assert f"sizes: {sizes.mode()}" in line and f"models: offline ({offline.OFFLINE_DESCRIPTION}" in line, line
     # the reader learns which model runs: the instruction-tuned SmolLM2, de-quantised from a 4-bit file
     assert "SmolLM2-135M-Instruct" in line and "Q4_1" in line and "de-quantised" in line, line
+    assert line.endswith(f", {why})"), line
 
 
 def test_import_lmtheory_stays_light():

@@ -12,7 +12,7 @@ import math
 
 import ipywidgets
 import pytest
-from test_zero_shot import make_task, own_cache, tiny  # noqa: F401 (fixtures: a fresh cache, a tiny GPT-2)
+from test_zero_shot import make_task
 
 from lmtheory import synthetic, widgets, zero_shot
 
@@ -67,7 +67,7 @@ def test_moving_a_slider_redraws_with_its_value(explorer):
     assert all(type(image).__name__ == "Image" and image.data.startswith(b"\x89PNG") for image in shown)
 
 
-# -- chapter 2's zero-shot explorer, on a tiny random GPT-2 (the fixtures of tests/test_zero_shot.py) --------
+# -- chapter 2's zero-shot explorer, on a tiny random GPT-2 (fixtures of conftest.py) --------
 
 @pytest.fixture
 def sentences(own_cache):

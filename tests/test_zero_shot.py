@@ -7,40 +7,22 @@ fresh folder per test, so the shared cache is left alone.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
 from scipy.special import logsumexp
-from transformers import GPT2Config, GPT2LMHeadModel
 
 from lmtheory import zero_shot as zs
 from lmtheory.data import Task
 from lmtheory.features import word_tokens
-from lmtheory.models import OFFLINE_MODEL, from_model, load_model
 from lmtheory.offline import hub_reachable
+from lmtheory.prose import LINE_WIDTH
 
 TEXTS = ["A gem.", "Boring and far too long.", "Great fun!", "Flat, dull, tired.", "A charming film.",
          "Terrible acting."]
 LABELS = np.array([1, 0, 1, 0, 1, 0])
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    """A random 2-layer GPT-2 of width 32 with the offline model's tokenizer."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HF_HUB_OFFLINE", "1")
-        hub_reachable.cache_clear()
-        lm = load_model(OFFLINE_MODEL, verbose=False)
-    hub_reachable.cache_clear()
-    torch.manual_seed(0)
-    config = GPT2Config(vocab_size=lm.vocab_size, n_positions=64, n_embd=32, n_layer=2, n_head=2)
-    return from_model(GPT2LMHeadModel(config), lm.tokenizer, "tiny-gpt2")
-
-
-@pytest.fixture
-def own_cache(monkeypatch, tmp_path):
-    """A fresh, empty lmtheory cache for the features of each test (after the model is loaded)."""
-    monkeypatch.setenv("LMTHEORY_CACHE", str(tmp_path))
 
 
 def make_task(texts=TEXTS, labels=LABELS, label_names=("negative", "positive")) -> Task:
@@ -205,11 +187,15 @@ def test_sample_test_split_is_balanced_and_prints_narrow_lines(monkeypatch, caps
     hub_reachable.cache_clear()
     try:
         sample = zs.sample_test_split("sst2", 10)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a split smaller than n is used whole, quietly
+            whole = zs.sample_test_split("sst2", 10**6, verbose=False)
     finally:
         hub_reachable.cache_clear()
+    assert len(whole) == whole.n_available > 10
     assert len(sample) == 10 and np.bincount(sample.labels).tolist() == [5, 5]
     assert sample.split == "test" and not sample.prompt.endswith(" ")
     printed = capsys.readouterr().out.splitlines()
-    assert printed and all(len(line) <= zs.WIDTH for line in printed), printed
+    assert printed and all(len(line) <= LINE_WIDTH for line in printed), printed
     with pytest.raises(ValueError, match="n = 0"):
         zs.sample_test_split("sst2", 0)

@@ -24,7 +24,8 @@ from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util.docutils import SphinxDirective
 
 SETUP_KEY = "lmtheory_setup_line"
-SETUP_LINE = re.compile(r"^lmtheory \S+ \|.*\| device: .*(?:\n  \| .*)?$", re.M)  # the models on a second line
+# the models on a second line, which may wrap onto more lines indented by two spaces
+SETUP_LINE = re.compile(r"^lmtheory \S+ \|.*\| device: .*(?:\n  \| .*(?:\n  .*)*)?$", re.M)
 COLUMNS = ("Chapter", "Run time (s)", "Status", "Device", "Sizes", "Models", "torch")
 
 
@@ -54,7 +55,7 @@ def record_setup_line(app, doctree) -> None:
 def setup_fields(line: str | None) -> dict[str, str]:
     """``"lmtheory 0.1.0 | torch 2.3 | device: cpu | ..."`` -> ``{"torch": "2.3", "device": "cpu", ...}``."""
     fields = {}
-    for part in (line or "").replace("\n  | ", " | ").split(" | ")[1:]:
+    for part in (line or "").replace("\n  | ", " | ").replace("\n  ", " ").split(" | ")[1:]:
         key, sep, value = part.partition(": ") if ": " in part else part.partition(" ")
         fields[key.strip()] = value.strip()
     return fields
