@@ -4,9 +4,12 @@ whole book per test session. That build is also the run of every chapter that th
 folder, so each chapter runs once per test session, not once for a notebook test and again for the
 book.
 
-The tests that need the build run last, and the build starts only then: no other test's process or
-kernel runs beside it (twice in CI, with other tests starting kernels beside a build run in the
-background, the build waited forever on chapter 4 while its kernel sat idle).
+The build starts in the background as soon as the tests are collected, if any of them needs it, and
+the tests that need it run last: the unit tests run meanwhile. The build itself executes two
+chapters at a time (tools/sphinx_parallel_chapters.py), and every process (this one, the build's
+kernels) uses one thread: three single-threaded processes share two cores well, while processes
+that each spread over both cores slow each other down several times over. (Kernels beside kernels
+once made the build wait for ever on a reply that had arrived: tools/sphinx_kernel_wakeup.py.)
 
 Set ``LMTHEORY_BUILT_BOOK`` to the ``_build`` folder of a book you already built (``make book``
 writes ``./_build``) to check that build instead of building again.
@@ -107,9 +110,30 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=_needs_book)  # a stable sort: the order is otherwise kept
 
 
-def _start_build(out: Path):
-    """Start ``jupyter-book build`` into ``out``; returns (process, out, log file)."""
-    env = dict(os.environ, LMTHEORY_QUICK=os.environ.get("LMTHEORY_QUICK", "1"))
+def pytest_collection_finish(session):
+    """Start the book build in the background if a chosen test needs it (not for ``--collect-only``)."""
+    if session.config.option.collectonly or os.environ.get("LMTHEORY_BUILT_BOOK"):
+        return
+    needs = [_needs_book(item) for item in session.items]
+    if not any(needs):
+        return
+    threads = {}
+    if not all(needs):  # other tests run meanwhile: one thread for each process, theirs and the kernels'
+        threads = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+        os.environ.update(threads)
+        import torch
+
+        torch.set_num_threads(1)
+    session.config.stash[_BUILD] = _start_build(session.config._tmp_path_factory.mktemp("book"), threads)
+
+
+_BUILD = pytest.StashKey()
+
+
+def _start_build(out: Path, threads: dict):
+    """Start ``jupyter-book build`` into ``out`` (``threads``: variables limiting its kernels' threads);
+    returns (process, out, log file)."""
+    env = dict(os.environ, LMTHEORY_QUICK=os.environ.get("LMTHEORY_QUICK", "1"), **threads)
     cmd = [jupyter_book(), "build", str(ROOT), "--path-output", str(out),
            "--builder", "html", "-W", "-n", "--keep-going"]
     log = out / "build.log"
@@ -161,7 +185,7 @@ def book_build(request) -> BookBuild:
         folder = Path(given).resolve()
         assert (folder / "html" / "index.html").is_file(), f"LMTHEORY_BUILT_BOOK={given}: no html/index.html there"
         return BookBuild(folder, 0, "build succeeded. (LMTHEORY_BUILT_BOOK: built before the tests)")
-    process, out, log = _start_build(request.config._tmp_path_factory.mktemp("book"))
+    process, out, log = request.config.stash[_BUILD]
     returncode = process.wait()
     text = re.sub(r"\x1b\[[0-9;]*m", "", log.read_text(errors="replace"))  # drop colours
     return BookBuild(out / "_build", returncode, text)

@@ -1,0 +1,60 @@
+"""The build's two workers (tools/sphinx_parallel_chapters.py): who reads which page, in what order."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from sphinx.util.parallel import make_chunks
+
+from conftest import ROOT, book_config, notebook_entries, toc_entries
+
+sys.path.insert(0, str(ROOT / "tools"))
+from sphinx_parallel_chapters import build_jobs, reading_order  # noqa: E402
+
+
+def _runs(order: list[str], jobs: int) -> list[list[str]]:
+    """The pages each of Sphinx's parallel reads gets, for this order."""
+    return make_chunks(order, jobs)
+
+
+def test_the_books_chapters_8_and_9_share_a_worker_in_order_and_the_other_chapters_take_the_other():
+    together = book_config()["sphinx"]["config"]["lmtheory_read_together"]
+    assert together == ["book/ch08_quad", "book/ch09_eps_in_practice"]
+    docs, notebooks = sorted(toc_entries()), set(notebook_entries())
+    order = reading_order(docs, notebooks, together, 2)
+    assert sorted(order) == docs
+    first, *others = _runs(order, 2)
+    assert first[:2] == together
+    assert not (set(first) - set(together)) & notebooks  # the rest of its run executes nothing
+    assert {name for run in others for name in run} >= notebooks - set(together)
+
+
+def test_one_worker_reads_the_list_as_given_apart_from_the_grouping():
+    order = reading_order(["a", "ch1", "ch2", "ch3"], {"ch1", "ch2", "ch3"}, ["ch3"], 1)
+    assert order == ["ch3", "a", "ch1", "ch2"]
+
+
+@pytest.mark.parametrize("together, message", [(["ch9"], "does not read"),
+                                               (["ch1", "ch2", "ch3"], "more than one worker reads")])
+def test_a_grouping_that_cannot_hold_is_refused(together, message):
+    with pytest.raises(ValueError, match=message):
+        reading_order(["a", "ch1", "ch2", "ch3"], {"ch1", "ch2", "ch3"}, together, 2)
+
+
+@pytest.mark.parametrize("value, expected", [("", None), ("1", 1), ("3", 3)])
+def test_workers_come_from_lmtheory_build_jobs(monkeypatch, value, expected):
+    monkeypatch.setenv("LMTHEORY_BUILD_JOBS", value)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert build_jobs() == (expected or 2)
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_bad_lmtheory_build_jobs_names_the_value(monkeypatch, value):
+    monkeypatch.setenv("LMTHEORY_BUILD_JOBS", value)
+    with pytest.raises(ValueError, match=f"positive integer.*{value!r}"):
+        build_jobs()
+
+
+def test_the_extension_is_loaded_by_the_book():
+    assert book_config()["sphinx"]["local_extensions"]["sphinx_parallel_chapters"] == "tools/"
