@@ -86,13 +86,14 @@ test: $(STAMP) $(OFFLINE_STAMP)
 env: $(STAMP)
 
 # The one place that installs: create the environment if needed, torch first (only when
-# missing), then the requirements and the package itself (editable).
+# missing), then the requirements and the package itself (editable), in one pip run. (pip's
+# --no-compile would save 90 s here, but where PYTHONDONTWRITEBYTECODE is set, as on the machines we
+# test on, every process would then compile torch and transformers again when it imports them.)
 $(STAMP): requirements.txt pyproject.toml
 	@if [ ! -x "$(PY)" ]; then echo "Creating $(VENV)"; python3 -m venv "$(VENV)"; fi
 	@if ! "$(PY)" -c "import torch" >/dev/null 2>&1; then \
 		echo "Installing $(TORCH_SPEC)"; "$(PY)" -m pip install "$(TORCH_SPEC)"; fi
-	"$(PY)" -m pip install -r requirements.txt
-	"$(PY)" -m pip install -e .
+	"$(PY)" -m pip install -r requirements.txt -e .
 	@touch "$@"
 
 gpu-check-files: $(STAMP)

@@ -104,6 +104,17 @@ def _needs_book(item) -> bool:
     return "book_build" in getattr(item, "fixturenames", ())
 
 
+def pytest_configure(config):
+    """Notebooks that tests run in this process, beside the build's kernels, get the build's kernel
+    waker too (tools/sphinx_kernel_wakeup.py): a reply that has arrived is never waited on for ever."""
+    from nbclient import NotebookClient
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from sphinx_kernel_wakeup import nudged
+
+    NotebookClient.async_execute_cell = nudged(NotebookClient.async_execute_cell)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """Tests that need the book build go last (after ``-m`` and ``-k`` have chosen the tests)."""

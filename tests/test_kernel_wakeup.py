@@ -70,14 +70,22 @@ def test_the_book_build_loads_the_waker_once():
 
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     assert config["sphinx"]["local_extensions"].get("sphinx_kernel_wakeup") == "tools/"
-    original = NotebookClient.async_execute_cell
+    original = NotebookClient.async_execute_cell  # this session's (conftest.py wraps it too)
+    raw = getattr(original, "__wrapped__", original)
+    NotebookClient.async_execute_cell = raw
     try:
         wakeup.setup(None)
         wakeup.setup(None)  # Sphinx may set an extension up again: wrapped once
         assert NotebookClient.async_execute_cell.lmtheory_nudged
-        assert NotebookClient.async_execute_cell.__wrapped__ is original
+        assert NotebookClient.async_execute_cell.__wrapped__ is raw
     finally:
         NotebookClient.async_execute_cell = original
+
+
+def test_notebooks_run_by_the_tests_get_the_waker_too():
+    from nbclient import NotebookClient
+
+    assert getattr(NotebookClient.async_execute_cell, "lmtheory_nudged", False)
 
 
 def test_the_waker_is_frequent_enough_for_short_cells():

@@ -83,8 +83,9 @@ def test_features_agree_with_the_models_own_logits(lm):
 def test_padding_does_not_change_features(lm):
     alone = extract_features(lm, [TEXTS[0]], PROMPT, cache=False)
     batched = extract_features(lm, TEXTS, PROMPT, cache=False, batch_size=8)  # one batch, padded to the longest
+    # float32 sums in another order (the batch's shape and the thread count choose it): 1e-4, not 0
     assert np.abs(alone.f[0] - batched.f[0]).max() < 1e-4
-    assert np.abs(alone.mean[0] - batched.mean[0]).max() < 1e-5
+    assert np.abs(alone.mean[0] - batched.mean[0]).max() < 1e-4
 
 
 def test_cache_hit_is_identical_and_damage_is_recomputed(tiny, own_cache, monkeypatch):
