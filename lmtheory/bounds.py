@@ -13,7 +13,7 @@ import numpy as np
 
 from .checks import check_number
 
-__all__ = ["pinsker", "key_lemma_bound", "sqrt_eps_bound", "quad_bound", "eps_for_loss"]
+__all__ = ["pinsker", "key_lemma_bound", "sqrt_eps_bound", "quad_bound", "eps_for_loss", "check_bound"]
 
 
 #: How far below zero a KL divergence may come out of floating-point rounding and still count as 0.
@@ -97,3 +97,38 @@ def eps_for_loss(target: float, tau: float, B: float, gamma: float = 1.0) -> flo
     B = check_number(B, "B", low=0, low_open=True)
     gamma = check_number(gamma, "gamma", low=0, high=1, low_open=True)
     return gamma * (target - tau) ** 2 / (2 * B**2)
+
+
+def check_bound(name: str, lhs, rhs, unit: str) -> float:
+    """Check ``lhs <= rhs`` on every instance (up to rounding), print on how many and how tightly, and
+    raise ``AssertionError`` if it failed anywhere: a chapter's guard on an inequality it states.
+
+    Parameters
+    ----------
+    name : str
+        The inequality, for the printout (e.g. ``"Step 3 (Pinsker)"``).
+    lhs, rhs : arrays, or lists of arrays or tensors, of equal total size
+        Left and right sides, flattened and paired in order.
+    unit : str
+        What one instance is, for the printout (e.g. ``"(model, context) pairs"``).
+
+    Returns
+    -------
+    float
+        The tightest ratio ``lhs / rhs`` over the instances with ``rhs > 0``.
+
+    Explained in chapter 4. Example: ``check_bound("Pinsker", l1, np.sqrt(2 * kl), "pairs")``.
+    """
+    lhs, rhs = (np.concatenate([np.asarray(x, dtype=float).ravel() for x in
+                                (side if isinstance(side, (list, tuple)) else [side])]) for side in (lhs, rhs))
+    if lhs.shape != rhs.shape or lhs.size == 0:
+        raise ValueError(f"{name}: lhs and rhs must have the same number of entries, at least one; "
+                         f"got {lhs.size} and {rhs.size}")
+    held = lhs <= rhs * (1 + 1e-9) + 1e-15
+    positive = rhs > 0
+    ratio = float(np.max(lhs[positive] / rhs[positive])) if positive.any() else float("nan")
+    print(f"{name}: held on {held.sum()}/{held.size} {unit};")
+    print(f"  tightest ratio left/right = {ratio:.3f}")
+    if not held.all():
+        raise AssertionError(f"{name} failed on {(~held).sum()} {unit}")
+    return ratio

@@ -41,6 +41,7 @@ __all__ = [
     "best_bounded_classifier",
     "make_task",
     "eps_optimal_model",
+    "mixture_model",
     "evaluate",
     "sweep",
     "error_path",
@@ -540,6 +541,45 @@ def eps_optimal_model(
 def _eps_true(world: World, model: Model) -> float:
     """``L(p_f) - L*``, the excess over the truth (Theorem 1's eps); equals ``model.eps`` when realizable."""
     return world.excess_loss_any(world.log_predict(model.f))
+
+
+@single_thread()
+def mixture_model(world: World, eps: float, *, seed: int = 0) -> torch.Tensor:
+    """A language model that is not a softmax model, at excess loss ``eps``: ``p = (1 - a) p* + a r``.
+
+    ``r(s)`` is a random distribution per context, uniform on the simplex (a Dirichlet(1, ..., 1)
+    draw). The excess loss ``E_{p_L} KL(p*(s) || p(s))`` grows with ``a`` (KL is convex in its second
+    argument and 0 at ``a = 0``), so ``a`` is found by a root search, to about 1e-13 relative.
+
+    Parameters
+    ----------
+    eps : float, >= 0
+        The excess cross-entropy to reach, in nats; at most that of ``r`` itself (``a = 1``).
+    seed : int
+        Seeds ``r``.
+
+    Returns
+    -------
+    tensor, shape (N, V)
+        ``p(s)`` for every context (float64).
+
+    Explained in chapter 4 (Theorem 1 holds for any language model). Example:
+    ``p = mixture_model(world, 1e-3); world.excess_loss_any(p.log())`` -> ``0.001``.
+    """
+    eps = check_number(eps, "eps", low=0)
+    seed = check_int(seed, "seed", low=0)
+    r = -torch.rand((world.n_contexts, world.vocab_size), generator=_generator(seed), dtype=DTYPE).log()
+    r = r / r.sum(-1, keepdim=True)
+
+    def excess(a):
+        return world.excess_loss_any(torch.log((1 - a) * world.p_star + a * r))
+
+    top = excess(1.0)
+    if eps > top:
+        raise ValueError(f"eps = {eps:g} nats is more than the mixture reaches in this world: r itself has "
+                         f"excess loss {top:.4g} nats; allowed: 0 <= eps <= {top:.4g}")
+    a = optimize.brentq(lambda a: excess(a) - eps, 0.0, 1.0, xtol=1e-15, rtol=1e-13)
+    return (1 - a) * world.p_star + a * r
 
 
 @single_thread()

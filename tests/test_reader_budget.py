@@ -60,13 +60,6 @@ TAUGHT: dict[tuple[str, str], str] = {
     ("ch10_limits", "hedging_eps"): "the hedging model's excess loss, as the section derives it",
 }
 
-#: (chapter, function) -> where it is to go: plumbing still in a chapter (in a hidden cell). The test
-#: fails once one has moved, so that its entry goes too.
-TO_MOVE: dict[tuple[str, str], str] = {
-    ("ch04_sqrt_eps", "mixture_lm"): "synthetic (a model that is not a softmax model)",
-    ("ch04_sqrt_eps", "report"): "checks (an inequality held on every instance, and how tightly)",
-}
-
 CHAPTERS = [entry for entry in toc_entries() if re.fullmatch(r"book/ch\d\d_\w+", entry)]
 
 
@@ -131,7 +124,7 @@ def functions(notebook: Path) -> list[str]:
 @pytest.mark.parametrize("entry", CHAPTERS)
 def test_a_chapter_defines_only_the_functions_it_teaches(entry):
     stem = Path(entry).name
-    extra = [name for name in functions(ROOT / f"{entry}.ipynb") if (stem, name) not in TAUGHT | TO_MOVE]
+    extra = [name for name in functions(ROOT / f"{entry}.ipynb") if (stem, name) not in TAUGHT]
     assert not extra, (f"{stem} defines {extra}: move them into lmtheory (a chapter shows the code a student "
                        f"should read), or add each to TAUGHT with the reason the chapter shows it")
 
@@ -139,4 +132,3 @@ def test_a_chapter_defines_only_the_functions_it_teaches(entry):
 def test_the_lists_name_only_functions_that_exist():
     defined = {(Path(e).name, name) for e in CHAPTERS for name in functions(ROOT / f"{e}.ipynb")}
     assert set(TAUGHT) <= defined, f"TAUGHT names functions no chapter defines: {set(TAUGHT) - defined}"
-    assert set(TO_MOVE) <= defined, f"these have moved: remove them from TO_MOVE: {set(TO_MOVE) - defined}"

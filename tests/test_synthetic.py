@@ -420,3 +420,26 @@ def test_sampled_words_have_the_right_frequencies():
         counts = torch.bincount(chosen, minlength=5).double() / len(chosen)
         assert (counts - world.p_star[c]).abs().max() < 0.01
     assert abs(float((contexts == 0).double().mean()) - float(world.p_L[0])) < 0.01
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("eps", [0.0, 1e-4, 1e-2, 0.3])
+def test_the_mixture_model_is_a_distribution_at_the_excess_loss_asked(seed, eps):
+    world = small_world(seed, False)
+    p = synthetic.mixture_model(world, eps, seed=seed)
+    assert p.shape == world.p_star.shape and (p > 0).all()
+    assert torch.allclose(p.sum(-1), torch.ones(world.n_contexts, dtype=p.dtype), atol=1e-12)
+    assert world.excess_loss_any(p.log()) == pytest.approx(eps, rel=1e-9, abs=1e-15)
+    again = synthetic.mixture_model(world, eps, seed=seed)
+    assert torch.equal(p, again)
+
+
+def test_the_mixture_model_is_not_a_softmax_model():
+    world = small_world(0, True)
+    p = synthetic.mixture_model(world, 1e-2)
+    # a softmax model's log p(s) lies in the row space of Phi^T plus a constant per context; the
+    # mixture's does not: the best least-squares fit leaves a clear residual
+    log_p = p.log() - p.log().mean(-1, keepdim=True)
+    basis = torch.cat([world.Phi.T, torch.ones(world.vocab_size, 1, dtype=p.dtype)], 1)  # (V, d + 1)
+    coef = torch.linalg.lstsq(basis, log_p.T).solution
+    assert (basis @ coef - log_p.T).abs().max() > 1e-3
