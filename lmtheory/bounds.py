@@ -1,7 +1,8 @@
 """The right-hand sides of the book's theorems, in one place.
 
 All functions take plain numbers (or numpy arrays of ``eps`` for a whole curve) and return the
-same. Losses and ``eps`` are in nats.
+same. Losses and ``eps`` are in nats. :func:`check_bound` is the guard a chapter puts on an
+inequality it states: held on every instance, and how tightly (chapter 4, step by step).
 
 >>> round(sqrt_eps_bound(tau=0.3, B=1.0, eps=0.02, gamma=0.5), 4)
 0.5828
