@@ -21,3 +21,21 @@ def test_chapter_page_has_math_and_colab_link(html, entry):
     assert "mathjax" in page.lower(), f"{entry}: the page does not load MathJax"
     assert 'class="math' in page and "\\(" in page, f"{entry}: no rendered math on the page"
     assert f'href="{colab_url(entry)}"' in page, f"{entry}: no Colab launch link {colab_url(entry)}"
+
+
+def test_the_reference_list_labels_each_work_as_the_text_cites_it(html):
+    from bs4 import BeautifulSoup
+
+    listed = [label.get_text().strip("[]") for label in
+              BeautifulSoup((html / "book" / "references.html").read_text(encoding="utf-8"), "html.parser")
+              .select("div.citation span.label")]
+    assert len(listed) >= 10 and len(set(listed)) == len(listed), listed
+    cited = {}
+    for entry in toc_entries():
+        soup = BeautifulSoup((html / f"{entry}.html").read_text(encoding="utf-8"), "html.parser")
+        for citation in soup.select("span.bibtex-citation"):
+            for link in citation.select("a"):
+                cited[link.get_text()] = entry
+    assert len(cited) >= 5, f"too few citations found: {cited}"
+    unmatched = {text: entry for text, entry in cited.items() if text not in listed}
+    assert not unmatched, f"cited in the text but labelled otherwise in the list: {unmatched}; list: {listed}"
