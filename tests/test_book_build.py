@@ -39,3 +39,16 @@ def test_the_reference_list_labels_each_work_as_the_text_cites_it(html):
     assert len(cited) >= 5, f"too few citations found: {cited}"
     unmatched = {text: entry for text, entry in cited.items() if text not in listed}
     assert not unmatched, f"cited in the text but labelled otherwise in the list: {unmatched}; list: {listed}"
+
+
+def test_the_front_door_redirects_to_the_root_page_and_names_the_books_icon(html):
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup((html / "index.html").read_text(encoding="utf-8"), "html.parser")
+    refresh = soup.find("meta", attrs={"http-equiv": "Refresh"})
+    assert refresh is not None, "index.html does not redirect"
+    target = refresh["content"].split("url=", 1)[1]
+    assert target == f"{toc_entries()[0]}.html" and (html / target).is_file(), target
+    icon = soup.find("link", rel="icon")
+    assert icon is not None and (html / icon["href"]).is_file(), f"index.html names no icon that exists: {icon}"
+    assert soup.title.get_text().strip() and soup.find("a", href=target), "no title or no link to follow by hand"
