@@ -10,7 +10,7 @@ from sphinx.util.parallel import make_chunks
 from conftest import ROOT, book_config, notebook_entries, toc_entries
 
 sys.path.insert(0, str(ROOT / "tools"))
-from sphinx_parallel_chapters import build_jobs, reading_order  # noqa: E402
+from sphinx_parallel_chapters import build_jobs, check_together, reading_order  # noqa: E402
 
 
 def _runs(order: list[str], jobs: int) -> list[list[str]]:
@@ -35,11 +35,22 @@ def test_one_worker_reads_the_list_as_given_apart_from_the_grouping():
     assert order == ["ch3", "a", "ch1", "ch2"]
 
 
-@pytest.mark.parametrize("together, message", [(["ch9"], "does not read"),
-                                               (["ch1", "ch2", "ch3"], "more than one worker reads")])
-def test_a_grouping_that_cannot_hold_is_refused(together, message):
-    with pytest.raises(ValueError, match=message):
-        reading_order(["a", "ch1", "ch2", "ch3"], {"ch1", "ch2", "ch3"}, together, 2)
+def test_a_grouping_larger_than_a_workers_run_is_refused():
+    with pytest.raises(ValueError, match="more than one worker reads"):
+        reading_order(["a", "b", "c", "ch1", "ch2", "ch3", "ch4"], {"ch1", "ch2", "ch3", "ch4"}, ["ch1", "ch2", "ch3", "ch4"], 2)
+
+
+def test_a_rebuild_reads_what_changed_whatever_the_grouping():
+    """A second build reads only the changed pages: the grouped pages it does not read are not there, and
+    a list of at most five pages (which Sphinx reads one at a time) keeps the grouping's order only."""
+    assert reading_order(["a", "ch1", "ch2"], {"ch1", "ch2"}, ["ch3", "ch2"], 2) == ["ch2", "a", "ch1"]
+    assert reading_order(["ch1", "ch2", "ch3"], {"ch1", "ch2", "ch3"}, ["ch2", "ch3", "ch1"], 2) == ["ch2", "ch3", "ch1"]
+
+
+def test_a_grouping_naming_a_page_the_book_does_not_have_is_refused():
+    assert check_together(["ch2"], {"a", "ch2"}) == ["ch2"]
+    with pytest.raises(ValueError, match=r"names \['ch9'\], which are not pages of the book"):
+        check_together(["ch9"], {"a", "ch1"})
 
 
 @pytest.mark.parametrize("value, expected", [("", None), ("1", 1), ("3", 3)])

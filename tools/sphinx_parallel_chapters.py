@@ -32,6 +32,10 @@ from sphinx.util.parallel import make_chunks
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
+#: Sphinx reads in parallel only a list of more pages than this (sphinx.builders.Builder.read); a rebuild
+#: that reads fewer (only the pages changed since the last build) reads them one at a time, in our order.
+SERIAL_UP_TO = 5
+
 #: Extensions loaded by jupyter-book that do not say whether they are safe to read in parallel; both
 #: keep no data per page (the LaTeX transforms run only for the LaTeX builder, and multitoc numbering
 #: numbers sections after every page is read), so they are.
@@ -56,27 +60,36 @@ def build_jobs() -> int:
 
 def reading_order(docnames: list[str], notebooks: set[str], together: list[str], jobs: int) -> list[str]:
     """``docnames`` reordered so that Sphinx's runs of pages (:func:`make_chunks`) give the first worker
-    ``together`` (in that order) and then the pages that are not ``notebooks``, and the others the rest.
+    the pages of ``together`` that are to be read (in that order) and then the pages that are not
+    ``notebooks``, and the others the rest. A rebuild reads only the pages changed since the last one:
+    the others of ``together`` are simply not there.
 
     Example: ``reading_order(["a", "ch1", "ch2", "ch3"], {"ch1", "ch2", "ch3"}, ["ch3"], 2)``
     -> ``["ch3", "a", "ch1", "ch2"]``.
     """
-    unknown = [name for name in together if name not in docnames]
-    if unknown:
-        raise ValueError(f"lmtheory_read_together names {unknown}, which the build does not read; "
-                         f"it reads: {', '.join(docnames)}")
+    together = [name for name in together if name in docnames]
     size = len(make_chunks(docnames, jobs)[0])
-    if len(together) > size:
+    if len(docnames) > SERIAL_UP_TO and jobs > 1 and len(together) > size:
         raise ValueError(f"lmtheory_read_together names {len(together)} pages, more than one worker reads "
                          f"({size} of {len(docnames)} with {jobs} workers)")
     first = together + [name for name in docnames if name not in notebooks and name not in together]
     return first + [name for name in docnames if name not in first]
 
 
+def check_together(together: list[str], pages) -> list[str]:
+    """``together`` if it names only pages of the book (``pages``: every page Sphinx found), else an error."""
+    unknown = [name for name in together if name not in pages]
+    if unknown:
+        raise ValueError(f"lmtheory_read_together names {unknown}, which are not pages of the book; "
+                         f"its pages are: {', '.join(sorted(pages))}")
+    return list(together)
+
+
 def _order(app, env, docnames: list[str]) -> None:
     if app.parallel > 1:
         notebooks = {name for name in docnames if str(env.doc2path(name)).endswith(".ipynb")}
-        docnames[:] = reading_order(list(docnames), notebooks, list(app.config.lmtheory_read_together), app.parallel)
+        together = check_together(app.config.lmtheory_read_together, env.found_docs)
+        docnames[:] = reading_order(list(docnames), notebooks, together, app.parallel)
 
 
 def _announce(app, docname: str, source: list[str]) -> None:
