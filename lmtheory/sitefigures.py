@@ -3,7 +3,8 @@
 The sliders of :mod:`lmtheory.widgets` recompute as they move, so they need Jupyter or Colab. Here the
 same numbers are computed ahead of time over a grid, and the page's plotly.js redraws from them as the
 reader drags: nothing runs in Python once the page is built. Chapter 4 (*The √ε theorem*, section
-"Move ε yourself") explains what the figure shows. The site serves plotly.js itself
+"Move ε yourself") explains what :func:`eps_slider_figure` shows, and chapter 2 (*Natural tasks*) what
+:func:`zero_shot_figure` shows. The site serves plotly.js itself
 (``tools/sphinx_local_plotly.py``); elsewhere the figure shows a one-line note instead.
 
 plotly (a dependency; Colab has it) is imported only when a figure is built, so ``import lmtheory``
@@ -27,12 +28,15 @@ import numpy as np
 from .plotting import COLORS, KIND_LABELS
 from .widgets import GRID_POINTS, KINDS, cached_sweep, cached_task
 
-__all__ = ["PageFigure", "eps_slider_figure"]
+__all__ = ["PageFigure", "eps_slider_figure", "zero_shot_figure"]
 
 #: What a page shows in place of the figure when plotly.js is not loaded (Jupyter, Colab).
 NO_PLOTLY = ("This figure moves on the book's website, which serves plotly.js; "
-             "in Jupyter or Colab, use the explorer's sliders above.")
+             "in Jupyter or Colab, use the live explorer above.")
 BAR_NAMES = ("τ", "fixed v", "refit on Φp_f", "bound")
+#: The zero-shot figure's bars: a column of :func:`lmtheory.zero_shot.explore_grid` -> (name, colour).
+ZERO_SHOT_BARS = {"accuracy": ("accuracy", "#1f77b4"), "AUC": ("AUC", "#9467bd"),
+                  "predicted positive": ("share predicted positive", "#bbbbbb")}
 
 
 @dataclass(frozen=True, repr=False)
@@ -224,4 +228,68 @@ def eps_slider_figure(world, *, gammas=(1.0, 0.5, 0.25), Bs=(4.0, 8.0, 16.0), ki
                      exponentformat="power", row=1, col=1)
     fig.update_yaxes(title_text="task loss (nats)", range=menu[first]["ranges"][1],
                      row=1, col=2)
+    return PageFigure(fig)
+
+
+def _prompt_label(prompt: str) -> str:
+    """How the menu names a prompt: quoted, so that a trailing space shows; the empty one in words."""
+    return repr(prompt) if prompt else "no prompt ('')"
+
+
+def zero_shot_figure(table) -> PageFigure:
+    """Chapter 2's zero-shot explorer, precomputed, as a figure whose menu works in the browser alone.
+
+    Bars for each pair of word lists (x): the zero-shot accuracy, the ROC AUC of the score and the
+    share of texts predicted positive, for the prompt picked in the menu (it starts at the first);
+    a dashed line marks chance.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`lmtheory.zero_shot.explore_grid`'s result: one row per (prompt, pair), prompts outer, with
+        columns ``prompt``, ``positive``, ``negative``, ``accuracy``, ``AUC``, ``predicted positive``,
+        ``chance``.
+
+    Returns
+    -------
+    PageFigure
+        Three bar traces; ``figure.layout.updatemenus[0].buttons`` has one entry per prompt, each
+        restyling the three traces' heights. Example: ``zero_shot_figure(zero_shot.explore_grid(...))``.
+    """
+    import plotly.graph_objects as go  # only here: the rest of lmtheory runs without plotly
+
+    needed = ["prompt", "positive", "negative", "chance", *ZERO_SHOT_BARS]
+    missing = [column for column in needed if column not in getattr(table, "columns", ())]
+    if missing or len(table) == 0:
+        raise ValueError(f"table must be zero_shot.explore_grid's result, with rows and the columns {needed}; "
+                         f"missing {missing}, {len(table) if hasattr(table, '__len__') else 0} rows")
+    prompts = list(dict.fromkeys(table["prompt"]))
+    by_prompt = [table[table["prompt"] == prompt] for prompt in prompts]
+    pairs = [list(zip(rows["positive"], rows["negative"])) for rows in by_prompt]
+    if any(these != pairs[0] for these in pairs):
+        raise ValueError("table must hold the same pairs of word lists, in the same order, for every prompt")
+    words = [f"{pos} /<br>{neg}" for pos, neg in pairs[0]]
+
+    fig = go.Figure()
+    for column, (name, colour) in ZERO_SHOT_BARS.items():
+        fig.add_bar(x=words, y=by_prompt[0][column].tolist(), name=name, marker={"color": colour},
+                    hovertemplate=f"{name}: %{{y:.3f}}<extra></extra>")
+    buttons = [{"label": _prompt_label(prompt), "method": "restyle",
+                "args": [{"y": [rows[column].tolist() for column in ZERO_SHOT_BARS]}, list(range(len(ZERO_SHOT_BARS)))]}
+               for prompt, rows in zip(prompts, by_prompt)]
+    chance = float(table["chance"].max())
+    fig.update_layout(
+        template="plotly_white", paper_bgcolor="white", height=500, font={"size": 12}, barmode="group",
+        margin={"l": 60, "r": 20, "t": 60, "b": 20},
+        legend={"orientation": "h", "x": 0, "y": -0.2, "yanchor": "top", "font": {"size": 11}},
+        updatemenus=[{"buttons": buttons, "active": 0, "x": 0.14, "xanchor": "left", "y": 1.04,
+                      "yanchor": "bottom", "direction": "down"}],
+        shapes=[{"type": "line", "xref": "x domain", "yref": "y", "x0": 0, "x1": 1, "y0": chance, "y1": chance,
+                 "line": {"color": "#666666", "width": 1, "dash": "dash"}}],
+        annotations=[{"xref": "x domain", "yref": "y", "x": 1, "y": chance, "text": "chance", "showarrow": False,
+                      "xanchor": "right", "yanchor": "bottom", "font": {"size": 11}},
+                     {"xref": "paper", "yref": "paper", "x": 0.13, "y": 1.06, "xanchor": "right", "yanchor": "bottom",
+                      "text": "prompt:", "showarrow": False}],  # grows to the left, into the margin
+    )
+    fig.update_yaxes(range=[0, 1.05], title_text="share of texts / AUC")
     return PageFigure(fig)

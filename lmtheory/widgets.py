@@ -258,11 +258,10 @@ def zero_shot_grid(lm, task, rows, prompts, pairs):
     from . import zero_shot  # scikit-learn and transformers: loaded on first use, as lmtheory does
 
     prompts, pairs = list(prompts), list(pairs)
-    if not prompts or not pairs:
-        raise ValueError(f"give at least one prompt and one pair, got {len(prompts)} prompts and {len(pairs)} pairs")
-    return pd.DataFrame({f"{pos} / {neg}": [zero_shot.explore(lm, task, rows, prompt, pos, neg)["accuracy"]
-                                            for prompt in prompts] for pos, neg in pairs},
-                        index=pd.Index([repr(p) for p in prompts], name="prompt"))
+    accuracy = zero_shot.explore_grid(lm, task, rows, prompts, pairs)["accuracy"]  # prompts outer, pairs inner
+    return pd.DataFrame(accuracy.to_numpy().reshape(len(prompts), len(pairs)),
+                        index=pd.Index([repr(p) for p in prompts], name="prompt"),
+                        columns=[f"{pos} / {neg}" for pos, neg in pairs])
 
 
 def zero_shot_explorer(lm, task, rows, *, prompt: str | None = None, positive: str = "great, good",

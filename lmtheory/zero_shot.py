@@ -10,7 +10,8 @@ words are together most probable. Everything here is computed from the features 
 * :func:`sample_test_split`, :func:`task_features`: a balanced test sample and its features, once per prompt;
 * :func:`top_next_words`, :func:`next_word_table`: what the model expects after the prompt;
 * :func:`parse_words`, :func:`explore`: what chapter 2's explorer (:func:`lmtheory.widgets.zero_shot_explorer`)
-  computes from a prompt and comma-separated words.
+  computes from a prompt and comma-separated words; :func:`explore_grid`: the same for every prompt and
+  pair of word lists (the explorer's static and website twins).
 
 >>> feats = task_features(lm, sent, sent.prompt)                            # doctest: +SKIP
 >>> zero_shot(lm, feats, sent.labels, [["terrible"], ["great"]])["accuracy"]  # doctest: +SKIP
@@ -35,7 +36,7 @@ from .features import Features, word_tokens
 
 __all__ = ["TOPIC_WORDS", "sample_test_split", "task_features", "token_ids", "logits", "word_logprobs",
            "class_scores", "zero_shot", "compare_pairs", "class_recall", "top_next_words", "next_word_table",
-           "parse_words", "explore"]
+           "parse_words", "explore", "explore_grid"]
 
 #: Chapter 2's class words for topics, three per class: AG News's four topics, then BBC News's five.
 TOPIC_WORDS = {
@@ -390,3 +391,36 @@ def explore(lm, task, rows, prompt: str, positive: str, negative: str) -> dict:
     pos, neg = parse_words(positive, "positive"), parse_words(negative, "negative")
     feats = task_features(lm, task, prompt, rows=rows)
     return zero_shot(lm, feats, np.asarray(task.labels)[np.asarray(rows)], [neg, pos])
+
+
+def explore_grid(lm, task, rows, prompts, pairs) -> pd.DataFrame:
+    """:func:`explore` for every prompt and pair of word lists, one row each (prompts outer, pairs inner).
+
+    Parameters
+    ----------
+    lm : LanguageModel
+    task : Task
+        A two-class task, class 0 negative and class 1 positive.
+    rows : list of int
+        The explorer's texts.
+    prompts : list of str, length r
+    pairs : list of (str, str), length c
+        ``(positive words, negative words)``, each comma-separated (``"great, good"``).
+
+    Returns
+    -------
+    pandas.DataFrame, r * c rows
+        Columns ``prompt``, ``positive``, ``negative`` and :func:`explore`'s ``accuracy``, ``chance``,
+        ``predicted positive``, ``AUC``.
+
+    Example: ``explore_grid(lm, sent, rows, [" This movie is", ""], [("great", "terrible")])``.
+    """
+    prompts, pairs = list(prompts), list(pairs)
+    if not prompts or not pairs:
+        raise ValueError(f"give at least one prompt and one pair, got {len(prompts)} prompts and {len(pairs)} pairs")
+    for i, pair in enumerate(pairs):
+        if isinstance(pair, str) or len(pair) != 2:
+            raise ValueError(f"pairs[{i}] = {pair!r} must be a pair (positive words, negative words)")
+    return pd.DataFrame([{"prompt": prompt, "positive": pos, "negative": neg,
+                          **explore(lm, task, rows, prompt, pos, neg)}
+                         for prompt in prompts for pos, neg in pairs])

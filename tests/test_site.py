@@ -9,7 +9,8 @@ It also lays the pages out as a phone (390 px wide) and a laptop (1366 px) would
 scrolls sideways, and a click on the header's buttons opens the chapter list and the page contents;
 on the laptop the chapter list's button folds the list away and back. On chapter 4 it drags the live
 eps slider (``lmtheory.sitefigures``, drawn by the site's own plotly.js) and checks that the plotted
-values move, with no kernel behind the page.
+values move, with no kernel behind the page; on chapter 2 it picks another prompt in the zero-shot
+figure's menu and checks that the bars change.
 
 Needs the Debian packages chromium and chromium-driver (.ci/run installs them) and selenium.
 """
@@ -447,3 +448,40 @@ def test_chapter_4s_eps_slider_moves_the_figure_without_a_kernel(html, server, b
                                         "choosing the menu's first (gamma, B) did nothing")
         other = browser.execute_script(PLOT_STATE)
         assert len(other["bars"]) == 1 and other["bars"][0][0] != tau, (after["bars"], other["bars"])
+
+
+# ------------------------------------------------------------------------------- chapter 2's live zero-shot grid
+
+# Runs in the page: the zero-shot figure's menu entry and what its bars plot.
+MENU_STATE = r"""
+const gd = document.querySelector(".plotly-graph-div");
+if (!gd || !gd._fullLayout || !gd._fullLayout.updatemenus) return null;
+return {menu: gd._fullLayout.updatemenus[0].active, entries: gd.layout.updatemenus[0].buttons.length,
+        bars: gd.data.filter(t => t.type === "bar").map(t => Array.from(t.y))};
+"""
+
+
+def test_chapter_2s_zero_shot_menu_changes_the_bars_without_a_kernel(html, server, browser):
+    """The built chapter 2 page draws the precomputed zero-shot grid; picking the menu's last prompt (no
+    prompt at all) changes the bars, with no kernel behind the page. At phone width the figure fits."""
+    page = next(f"{e}.html" for e in toc_entries() if e.endswith("ch02_natural_tasks"))
+    for width in (PHONE, LAPTOP):
+        with viewport(browser, width, 900):
+            browser.get(server + page)
+            WebDriverWait(browser, 20).until(lambda b: b.execute_script(MENU_STATE), "the zero-shot figure was not drawn")
+            before = browser.execute_script(MENU_STATE)
+            assert before["menu"] == 0 and before["entries"] >= 2 and len(before["bars"]) == 3, before
+            header = browser.find_element(By.CSS_SELECTOR, ".plotly-graph-div .updatemenu-header")
+            browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", header)
+            ActionChains(browser).click(header).perform()
+            ActionChains(browser).click(browser.find_elements(
+                By.CSS_SELECTOR, ".plotly-graph-div .updatemenu-dropdown-button")[-1]).perform()
+            WebDriverWait(browser, 5).until(lambda b: b.execute_script(MENU_STATE)["menu"] == before["entries"] - 1,
+                                            "choosing the menu's last prompt did nothing")
+            after = browser.execute_script(MENU_STATE)
+            assert after["bars"] != before["bars"], (before["bars"], after["bars"])
+            assert all(0 <= y <= 1 for bars in after["bars"] for y in bars), after["bars"]
+            figure = browser.find_element(By.CSS_SELECTOR, ".plotly-graph-div")
+            assert figure.size["width"] <= width, f"the figure is {figure.size['width']} px wide at {width} px"
+            SHOTS.mkdir(exist_ok=True)
+            browser.save_screenshot(str(SHOTS / f"ch02_live_zero_shot_{width}.png"))

@@ -91,3 +91,57 @@ def test_bad_input_is_refused_with_its_name(world, options, message):
     with pytest.raises(ValueError, match=message):
         sitefigures.eps_slider_figure(world, **{"n_grid": 2, **options})
 
+
+
+# -- chapter 2's zero-shot explorer: the grid of explore_grid, with a menu of prompts ---------------
+
+def zero_shot_table(prompts=("p1", ""), pairs=(("great", "bad"), ("a, b", "c"))):
+    """A table shaped as zero_shot.explore_grid's, with distinct made-up numbers in every cell."""
+    import pandas as pd
+
+    rows = [{"prompt": prompt, "positive": pos, "negative": neg, "chance": 0.5,
+             "accuracy": 0.5 + 0.1 * i + 0.01 * j, "AUC": 0.6 + 0.1 * i + 0.01 * j,
+             "predicted positive": 0.3 + 0.1 * i + 0.01 * j}
+            for i, prompt in enumerate(prompts) for j, (pos, neg) in enumerate(pairs)]
+    return pd.DataFrame(rows)
+
+
+def test_the_zero_shot_menu_restyles_the_bars_to_each_prompts_numbers():
+    table = zero_shot_table()
+    fig = sitefigures.zero_shot_figure(table).figure
+    assert [trace.type for trace in fig.data] == ["bar"] * 3
+    assert list(fig.data[0].x) == ["great /<br>bad", "a, b /<br>c"]
+    buttons = fig.layout.updatemenus[0].buttons
+    assert [b.label for b in buttons] == ["'p1'", "no prompt ('')"]
+    for button, prompt in zip(buttons, ["p1", ""]):
+        restyle, traces = button.args
+        rows = table[table["prompt"] == prompt]
+        assert list(traces) == [0, 1, 2]
+        assert restyle["y"] == [rows[c].tolist() for c in ("accuracy", "AUC", "predicted positive")]
+    assert list(fig.data[0].y) == buttons[0].args[0]["y"][0], "the figure starts at the menu's first prompt"
+    assert buttons[0].args[0]["y"] != buttons[1].args[0]["y"]
+    assert fig.layout.shapes[0].y0 == 0.5
+
+
+def test_the_zero_shot_figure_of_a_real_grid(tiny, own_cache):
+    from test_zero_shot import make_task
+
+    from lmtheory import zero_shot
+
+    task = make_task()
+    table = zero_shot.explore_grid(tiny, task, [0, 1, 2, 3], [task.prompt, ""], [("great", "terrible")])
+    assert len(table) == 2 and table.loc[1, "accuracy"] == zero_shot.explore(tiny, task, [0, 1, 2, 3], "", "great",
+                                                                              "terrible")["accuracy"]
+    html = sitefigures.zero_shot_figure(table).html()
+    assert "Plotly.newPlot" in html and sitefigures.NO_PLOTLY in html
+
+
+@pytest.mark.parametrize("table, message", [
+    (zero_shot_table().drop(columns="AUC"), r"missing \['AUC'\]"),
+    (zero_shot_table().iloc[:0], "with rows"),
+    (zero_shot_table().iloc[:3], "the same pairs of word lists"),
+    ("not a table", "explore_grid's result"),
+])
+def test_a_table_that_is_not_a_grid_is_refused(table, message):
+    with pytest.raises(ValueError, match=message):
+        sitefigures.zero_shot_figure(table)
