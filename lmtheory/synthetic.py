@@ -708,3 +708,4 @@ def random_error_terms(world: World, task: Task) -> dict:
     ortho = [error_path(world, task, "orthogonal", [1e-4], seed=seed) for seed in range(3)]
     a2 = float(np.mean([float(o["gap"].iloc[0] / o["eps"].iloc[0]) for o in ortho]))
     return {"n_contexts": world.n_contexts, "a1_rms": a1, "a2": a2, "crossover": (a1 / a2) ** 2}
+

@@ -443,3 +443,4 @@ def test_the_mixture_model_is_not_a_softmax_model():
     basis = torch.cat([world.Phi.T, torch.ones(world.vocab_size, 1, dtype=p.dtype)], 1)  # (V, d + 1)
     coef = torch.linalg.lstsq(basis, log_p.T).solution
     assert (basis @ coef - log_p.T).abs().max() > 1e-3
+
