@@ -10,7 +10,9 @@ every one of those fits needs and the chapter does not teach:
 * :func:`feature_columns` cuts one :class:`~lmtheory.features.Features` object into the table's
   columns (:data:`FEATURE_COLUMNS`);
 * :class:`ProbeSet` fits probes by key, keeps which test texts each one gets right (for paired
-  comparisons), and records the fits that stopped at the protocol's iteration limit.
+  comparisons), and records the fits that stopped at the protocol's iteration limit; its
+  :meth:`~ProbeSet.fit_table` fits every probe of the chapter's table, and
+  :meth:`~ProbeSet.fit_standardised` the same probes again on standardised features.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ import warnings
 from collections.abc import Mapping
 
 import numpy as np
+import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 
 from .checks import check_choice
 from .features import word_tokens
-from .probe import SOLVERS, linear_probe
+from .probe import SOLVERS, bag_of_words_probe, linear_probe
 
 __all__ = ["FEATURE_COLUMNS", "quietly", "word_sets", "word_layout", "feature_columns", "ProbeSet"]
 
@@ -200,6 +203,97 @@ class ProbeSet(Mapping):
         self._probes[key] = result
         self.correct[key] = result.model.predict(test_x) == np.asarray(test_y)
         return result
+
+    def fit_table(self, tasks: Mapping, columns: Mapping) -> pd.DataFrame:
+        """Fit the probe of every row and feature column, and the bag of words of every task: the table.
+
+        Row ``name`` holds the features of task ``name`` read without the prompt, row ``name + "*"``
+        with it. Each probe is stored under ``(row, column)``; the bag of words, which reads the texts
+        alone and so is the same with and without the prompt, once per task under
+        ``(name, "bag of words")``.
+
+        Parameters
+        ----------
+        tasks : dict
+            Task name -> ``(train, test)`` :class:`lmtheory.data.Task` objects (``texts``, ``labels``).
+        columns : dict
+            ``(row, split)`` -> dict of column name -> features of shape (n_split, m), for ``split`` in
+            ``"train"`` and ``"test"`` (from :func:`feature_columns`); its rows, in order, are the
+            table's.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``task`` (the row), with the test accuracy (%) of each feature column, then
+            ``bag of words``, ``chance`` (the share of the most frequent test class, %), ``n_train`` and
+            ``n_test``. A column that a row lacks is NaN.
+
+        Example: ``probes.fit_table({"rt2": (train, test)}, X)`` for ``X[("rt2", "train")]`` etc.
+        """
+        results = []
+        for row in dict.fromkeys(row for row, _ in columns):
+            train, test = self._task(tasks, columns, row)
+            entry = {"task": row}
+            for col in columns[row, "train"]:
+                probe = self.fit((row, col), columns[row, "train"][col], train.labels,
+                                 columns[row, "test"][col], test.labels)
+                entry[col] = 100 * probe.test_accuracy
+            name = row.rstrip("*")
+            if (name, "bag of words") not in self:
+                self.fit((name, "bag of words"), train.texts, train.labels, test.texts, test.labels,
+                         probe=bag_of_words_probe)
+            entry["bag of words"] = 100 * self[name, "bag of words"].test_accuracy
+            entry["chance"] = 100 * np.bincount(test.labels).max() / len(test)
+            entry["n_train"], entry["n_test"] = len(train), len(test)
+            results.append(entry)
+        return pd.DataFrame(results).set_index("task")
+
+    def fit_standardised(self, tasks: Mapping, columns: Mapping, rows, features) -> pd.DataFrame:
+        """Fit each ``(row, feature)`` probe again on standardised features, beside its raw fit.
+
+        Every probe is stored under ``(row, feature, "standardised")``; the raw ones, which
+        :meth:`fit_table` fitted, must be in the set already.
+
+        Parameters
+        ----------
+        tasks, columns : dict
+            As in :meth:`fit_table`.
+        rows : list of str
+            Rows of ``columns``, e.g. ``["rt2*", "bbc*"]``.
+        features : list of str
+            Feature columns, e.g. ``["f(s)", "Phi p_f(s)"]``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``(task, feature)``, with ``spread`` (the median over the coordinates of their
+            standard deviation across the training texts), ``raw`` and ``standardised`` (test accuracy,
+            %) and the ``C`` each chose, ``C raw`` and ``C std.``.
+
+        Example: ``probes.fit_standardised(tasks, X, ["rt2*"], ["f(s)", "Phi p_f(s)"])``.
+        """
+        compared = []
+        for row in rows:
+            train, test = self._task(tasks, columns, row)
+            for col in features:
+                x_train, raw = columns[row, "train"][col], self[row, col]
+                scaled = self.fit((row, col, "standardised"), x_train, train.labels,
+                                  columns[row, "test"][col], test.labels, standardize=True)
+                compared.append({"task": row, "feature": col, "spread": np.median(x_train.std(axis=0)),
+                                 "raw": 100 * raw.test_accuracy, "C raw": raw.C,
+                                 "standardised": 100 * scaled.test_accuracy, "C std.": scaled.C})
+        return pd.DataFrame(compared).set_index(["task", "feature"])
+
+    @staticmethod
+    def _task(tasks: Mapping, columns: Mapping, row: str):
+        """The ``(train, test)`` tasks of ``row`` (``name`` or ``name + "*"``), checked against ``columns``."""
+        name = row.rstrip("*")
+        if name not in tasks:
+            raise KeyError(f"row {row!r} names no task: the tasks are {list(tasks)}")
+        missing = [split for split in ("train", "test") if (row, split) not in columns]
+        if missing:
+            raise KeyError(f"columns has no features for row {row!r}, split(s) {missing}")
+        return tasks[name]
 
     def __getitem__(self, key):
         try:

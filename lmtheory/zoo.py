@@ -5,20 +5,28 @@
   with the uniform distribution), on which chapter 3 checks that excess cross-entropy is an expected
   KL divergence;
 * :func:`distribution_pairs`: pairs of distributions of two kinds, independent and close, on which
-  chapter 3 checks Pinsker's inequality and each step of its proof.
+  chapter 3 checks Pinsker's inequality and each step of its proof;
+* :func:`pinsker_steps`: the quantities of that proof (``l1``, ``KL``, ``p(A)``, ``q(A)``, the coins'
+  KL) for every pair, one row each;
+* :func:`corpus_estimates`: corpus estimates of several models' cross-entropy with their standard
+  errors, one fresh corpus per size, on which chapter 3 watches them converge to the exact values.
 
-Both are deterministic given their seed.
+All are deterministic given their seed.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import pandas as pd
 import torch
 
-from .checks import check_int, check_number
+from .checks import check_int, check_log_distribution, check_number
 from .synthetic import World, eps_optimal_model
 
-__all__ = ["model_zoo", "distribution_pairs", "INDEPENDENT", "CLOSE", "FLOOR"]
+__all__ = ["model_zoo", "distribution_pairs", "pinsker_steps", "corpus_estimates", "INDEPENDENT", "CLOSE",
+           "FLOOR"]
 
 #: Source label of the pairs drawn independently from one Dirichlet distribution.
 INDEPENDENT = "independent Dirichlet pairs"
@@ -150,3 +158,94 @@ def distribution_pairs(per_cell: int, seed: int = 0, *, vocab_sizes=(2, 5, 20, 2
             q = _floored(np.stack([rng.dirichlet(kappa * row) for row in p]))
             pairs.append((CLOSE, p, q))
     return pairs
+
+
+def _coin_kl(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``k(a || b) = a log(a / b) + (1 - a) log((1 - a) / (1 - b))`` elementwise, with ``0 log 0 = 0``."""
+    b = np.clip(b, 1e-300, 1 - 1e-16)
+    return (a * np.log(np.where(a > 0, a, 1) / b)
+            + (1 - a) * np.log(np.where(a < 1, 1 - a, 1) / (1 - b)))
+
+
+def pinsker_steps(pairs) -> pd.DataFrame:
+    """The quantities of the proof of Pinsker's inequality, for every pair ``(p, q)`` of ``pairs``.
+
+    With ``A = {w : p_w > q_w}``, ``a = p(A)`` and ``b = q(A)``, the proof's three steps are
+    ``||p - q||_1 = 2 (a - b)``, ``KL(p || q) >= k(a || b)`` (the KL between two coins) and
+    ``k(a || b) >= 2 (a - b)^2``.
+
+    Parameters
+    ----------
+    pairs : list of (str, ndarray of shape (n, V), ndarray of shape (n, V))
+        Blocks of ``n`` pairs of distributions with positive entries, each under a source label, as
+        :func:`distribution_pairs` returns them (``n`` and ``V`` may differ between blocks).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per pair, in order, with columns ``source``, ``l1`` (``||p - q||_1``), ``kl``
+        (``KL(p || q)`` in nats), ``a``, ``b`` and ``k_ab`` (``k(a || b)``).
+
+    Explained in chapter 3. Example: ``pinsker_steps(distribution_pairs(10)).shape`` is ``(360, 6)``.
+    """
+    records = []
+    for i, (source, p, q) in enumerate(pairs):
+        p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
+        if p.ndim != 2 or p.shape != q.shape:
+            raise ValueError(f"block {i} ({source!r}): p and q must be (n, V) arrays of one shape, got "
+                             f"{p.shape} and {q.shape}")
+        if not ((p > 0).all() and (q > 0).all()):
+            raise ValueError(f"block {i} ({source!r}): every entry of p and q must be positive")
+        in_A = p > q                                   # A = {w : p_w > q_w}
+        a, b = (p * in_A).sum(-1), (q * in_A).sum(-1)  # p(A), q(A)
+        kl = (p * (np.log(p) - np.log(q))).sum(-1)     # KL(p || q), row by row
+        records.append(pd.DataFrame({"source": source, "l1": np.abs(p - q).sum(-1),
+                                     "kl": kl, "a": a, "b": b, "k_ab": _coin_kl(a, b)}))
+    if not records:
+        raise ValueError("pairs is empty: give at least one block (source, p, q)")
+    return pd.concat(records, ignore_index=True)
+
+
+def corpus_estimates(world: World, models: dict, n_grid, seed: int = 100) -> pd.DataFrame:
+    """Corpus estimates of each model's cross-entropy, with their standard errors, per corpus size.
+
+    For the ``i``-th size ``n`` of ``n_grid`` one corpus of ``n`` tokens ``(s_i, w_i)`` is drawn with
+    ``world.sample(n, seed + i)`` and every model is scored on it: the estimate is the mean of the
+    per-token losses ``-log p(s_i)_{w_i}`` and its standard error their standard deviation over
+    ``sqrt(n)``.
+
+    Parameters
+    ----------
+    world : synthetic.World
+        ``N`` contexts, ``V`` words.
+    models : dict
+        ``name -> log p``, each a tensor of shape (N, V) of log-probabilities.
+    n_grid : sequence of int
+        Corpus sizes, each >= 2.
+    seed : int
+        Seed of the first corpus; the next ones use ``seed + 1``, ``seed + 2``, ...
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (size, model), sizes outer, with columns ``n``, ``model``, ``estimate`` and ``se``
+        (nats).
+
+    Explained in chapter 3. Example: ``corpus_estimates(world, {"truth": world.p_star.log()}, [100])``.
+    """
+    world = _check_world(world)
+    seed = check_int(seed, "seed", low=0)
+    n_grid = [check_int(n, "each of n_grid", low=2) for n in n_grid]
+    shape = (world.n_contexts, world.vocab_size)
+    for name, log_p in models.items():
+        check_log_distribution(log_p, f"models[{name!r}]")
+        if tuple(log_p.shape) != shape:
+            raise ValueError(f"models[{name!r}] must have shape (N, V) = {shape}, got {tuple(log_p.shape)}")
+    rows = []
+    for i, n in enumerate(n_grid):
+        contexts, words = world.sample(n, seed=seed + i)
+        for name, log_p in models.items():
+            losses = -log_p[contexts, words]  # (n,): -log p(s_i)_{w_i}
+            rows.append({"n": n, "model": name, "estimate": float(losses.mean()),
+                         "se": float(losses.std() / math.sqrt(n))})
+    return pd.DataFrame(rows)

@@ -10,7 +10,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from lmtheory.features import Features
-from lmtheory.probe import linear_probe
+from lmtheory.probe import bag_of_words_probe, linear_probe
 from lmtheory.probing import FEATURE_COLUMNS, ProbeSet, feature_columns, quietly, word_layout, word_sets
 
 
@@ -148,3 +148,80 @@ def test_probe_set_errors():
     probe, _ = fake_probe()
     with pytest.raises(TypeError, match="key must be a string or a tuple of strings"):
         ProbeSet().fit(("toy", 3), np.zeros((2, 1)), [0, 1], np.zeros((2, 1)), [0, 1], probe=probe)
+
+
+class ToyTask(types.SimpleNamespace):
+    """A split of a task: ``texts`` and ``labels``, and its length, as lmtheory.data.Task has."""
+
+    def __len__(self):
+        return len(self.labels)
+
+
+def toy_tasks():
+    """Two tasks (one with three classes), their texts, and feature columns for rows with and without "*"."""
+    words = ["good", "bad", "fine", "awful", "great", "dull"]
+    tasks, columns = {}, {}
+    for name, classes, seed in (("two", 2, 0), ("three", 3, 10)):
+        split_tasks = []
+        for split, n, shift in (("train", 30, 0), ("test", 15, 1)):
+            x, y = separable(n, seed + shift, classes)
+            texts = [f"{words[label]} {words[(i + label) % 6]} film" for i, label in enumerate(y)]
+            split_tasks.append(ToyTask(texts=texts, labels=y))
+            columns[name, split] = {"f(s)": x, "Phi p_f(s)": x[:, :2] * 1e-3}
+            columns[name + "*", split] = {"f(s)": x + 0.5, "Phi p_f(s)": x[:, 1:]}
+        tasks[name] = tuple(split_tasks)
+    return tasks, columns
+
+
+def test_fit_table_against_one_probe_at_a_time():
+    tasks, columns = toy_tasks()
+    probes = ProbeSet("newton-cg")
+    table = probes.fit_table(tasks, columns)
+    assert list(table.index) == ["two", "two*", "three", "three*"] and table.index.name == "task"
+    assert list(table.columns) == ["f(s)", "Phi p_f(s)", "bag of words", "chance", "n_train", "n_test"]
+    for row in table.index:
+        train, test = tasks[row.rstrip("*")]
+        for col in ("f(s)", "Phi p_f(s)"):
+            solver = {"solver": "newton-cg"} if row.startswith("three") else {}
+            alone = linear_probe(columns[row, "train"][col], train.labels, columns[row, "test"][col], test.labels,
+                                 **solver)
+            assert table.loc[row, col] == pytest.approx(100 * alone.test_accuracy)
+            assert probes.correct[row, col].mean() == pytest.approx(alone.test_accuracy)
+        bow = bag_of_words_probe(train.texts, train.labels, test.texts, test.labels,
+                                 **({"solver": "newton-cg"} if row.startswith("three") else {}))
+        assert table.loc[row, "bag of words"] == pytest.approx(100 * bow.test_accuracy)
+        assert table.loc[row, "chance"] == pytest.approx(100 * np.bincount(test.labels).max() / len(test))
+        assert (table.loc[row, "n_train"], table.loc[row, "n_test"]) == (30, 15)
+    assert ("two*", "bag of words") not in probes and len(probes) == 4 * 2 + 2
+
+
+def test_fit_standardised_beside_the_raw_fits():
+    tasks, columns = toy_tasks()
+    probes = ProbeSet("newton-cg")
+    table = probes.fit_table(tasks, columns)
+    compared = probes.fit_standardised(tasks, columns, ["two*", "three"], ["f(s)", "Phi p_f(s)"])
+    assert list(compared.index) == [("two*", "f(s)"), ("two*", "Phi p_f(s)"), ("three", "f(s)"),
+                                    ("three", "Phi p_f(s)")]
+    assert list(compared.columns) == ["spread", "raw", "C raw", "standardised", "C std."]
+    for row, col in compared.index:
+        train, test = tasks[row.rstrip("*")]
+        x_train = columns[row, "train"][col]
+        scaled = linear_probe(x_train, train.labels, columns[row, "test"][col], test.labels, standardize=True,
+                              **({"solver": "newton-cg"} if row == "three" else {}))
+        assert probes[row, col, "standardised"].standardized
+        assert compared.loc[(row, col), "standardised"] == pytest.approx(100 * scaled.test_accuracy)
+        assert compared.loc[(row, col), "C std."] == scaled.C
+        assert compared.loc[(row, col), "raw"] == table.loc[row, col]
+        assert compared.loc[(row, col), "C raw"] == probes[row, col].C
+        assert compared.loc[(row, col), "spread"] == pytest.approx(np.median(np.std(x_train, axis=0)))
+
+
+def test_fit_table_and_fit_standardised_errors():
+    tasks, columns = toy_tasks()
+    probes = ProbeSet()
+    with pytest.raises(KeyError, match="row 'four' names no task"):
+        probes.fit_table(tasks, {**columns, ("four", "train"): {}})
+    with pytest.raises(KeyError, match=r"no features for row 'two\*', split\(s\) \['test'\]"):
+        probes.fit_table(tasks, {key: value for key, value in columns.items() if key != ("two*", "test")})
+    with pytest.raises(KeyError, match="no probe .* has been fitted"):
+        ProbeSet().fit_standardised(tasks, columns, ["two"], ["f(s)"])  # no raw fit yet

@@ -82,3 +82,66 @@ def test_distribution_pairs_checks_its_inputs():
         zoo.distribution_pairs(3, alphas=(1.0, 0.0))
     with pytest.raises((TypeError, ValueError), match="kappas"):
         zoo.distribution_pairs(3, kappas=("many",))
+
+
+def test_pinsker_steps_against_a_pair_by_pair_computation():
+    pairs = zoo.distribution_pairs(3, seed=2, vocab_sizes=(2, 7), alphas=(0.5,), kappas=(100.0,))
+    table = zoo.pinsker_steps(pairs)
+    assert list(table.columns) == ["source", "l1", "kl", "a", "b", "k_ab"] and len(table) == 12
+    row = 0
+    for source, p, q in pairs:
+        for x, y in zip(p, q):
+            a = sum(pw for pw, qw in zip(x, y) if pw > qw)
+            b = sum(qw for pw, qw in zip(x, y) if pw > qw)
+            kl = float(torch.nn.functional.kl_div(torch.tensor(y).log(), torch.tensor(x), reduction="sum"))
+            expected = {"l1": sum(abs(x - y)), "kl": kl, "a": a, "b": b,
+                        "k_ab": a * np.log(a / b) + (1 - a) * np.log((1 - a) / (1 - b))}
+            assert table.source[row] == source
+            for name, value in expected.items():
+                assert table[name][row] == pytest.approx(value, rel=1e-9, abs=1e-12), name
+            row += 1
+    # the proof's three steps hold on every row
+    assert np.allclose(table.l1, 2 * (table.a - table.b))
+    assert (table.kl >= table.k_ab - 1e-12).all() and (table.k_ab >= 2 * (table.a - table.b) ** 2 - 1e-12).all()
+
+
+def test_pinsker_steps_of_identical_distributions_are_zero():
+    p = np.array([[0.2, 0.3, 0.5]])
+    row = zoo.pinsker_steps([("same", p, p.copy())]).iloc[0]
+    assert (row.l1, row.kl, row.a, row.b, row.k_ab) == (0, 0, 0, 0, 0)
+
+
+def test_pinsker_steps_checks_its_inputs():
+    p = np.array([[0.5, 0.5]])
+    with pytest.raises(ValueError, match="one shape"):
+        zoo.pinsker_steps([("x", p, np.array([[0.2, 0.3, 0.5]]))])
+    with pytest.raises(ValueError, match="positive"):
+        zoo.pinsker_steps([("x", p, np.array([[1.0, 0.0]]))])
+    with pytest.raises(ValueError, match="empty"):
+        zoo.pinsker_steps([])
+
+
+def test_corpus_estimates_against_numpy(world):
+    models = {"truth": world.p_star.log(), "uniform": torch.full((30, 20), -np.log(20), dtype=torch.float64)}
+    table = zoo.corpus_estimates(world, models, [50, 400], seed=7)
+    assert list(table.columns) == ["n", "model", "estimate", "se"]
+    assert list(table.n) == [50, 50, 400, 400] and list(table.model) == ["truth", "uniform"] * 2
+    for i, n in enumerate([50, 400]):
+        contexts, words = world.sample(n, seed=7 + i)
+        losses = -np.log(world.p_star.numpy()[contexts.numpy(), words.numpy()])
+        truth = table[(table.n == n) & (table.model == "truth")].iloc[0]
+        assert truth.estimate == pytest.approx(losses.mean(), rel=1e-12)
+        assert truth.se == pytest.approx(losses.std(ddof=1) / np.sqrt(n), rel=1e-12)
+    uniform = table[table.model == "uniform"]
+    assert np.allclose(uniform.estimate, np.log(20)) and np.allclose(uniform.se, 0)
+
+
+def test_corpus_estimates_checks_its_inputs(world):
+    with pytest.raises(ValueError, match="shape"):
+        zoo.corpus_estimates(world, {"m": world.p_star[:5].log()}, [10])
+    with pytest.raises(ValueError, match="log-probabilities"):
+        zoo.corpus_estimates(world, {"m": world.p_star}, [10])
+    with pytest.raises(ValueError, match="n_grid"):
+        zoo.corpus_estimates(world, {"m": world.p_star.log()}, [1])
+    with pytest.raises(TypeError, match="world must be a synthetic.World"):
+        zoo.corpus_estimates(world.p_star, {"m": world.p_star.log()}, [10])
