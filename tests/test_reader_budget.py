@@ -7,9 +7,8 @@ chapter's built HTML this counts the visible code lines (those not inside a coll
 the longest visible cell, and the lines of code (hidden or not: a reader can open them) and of
 printed output wider than :data:`MAX_LINE` characters, which a phone or a narrow column cuts off.
 
-The targets are the issue's (QuantEcon and d2l keep cells to 10-15 lines). A chapter that does not
-meet them yet is listed in :data:`NOT_YET` with the ceilings it has today: it may not grow past them,
-and once it meets a target its entry must go (the test says so), so the table only ever shrinks.
+The targets are the issue's (QuantEcon and d2l keep cells to 10-15 lines), and every chapter meets
+them: plumbing lives in ``lmtheory``, and the chapter names the function it calls.
 
 Functions: a chapter defines a function only when it teaches it; :data:`TAUGHT` lists each one with
 the reason, and a test (on the notebooks, no build needed) fails on any other.
@@ -29,12 +28,6 @@ MAX_VISIBLE_LINES = 150  # per chapter
 MAX_CELL_LINES = 25  # per visible code cell
 MAX_LINE = 88  # characters per code or output line
 
-#: chapter -> what it may not exceed until it meets the targets: (visible lines, longest visible cell,
-#: code lines over MAX_LINE, output lines over MAX_LINE)
-NOT_YET: dict[str, tuple[int, int, int, int]] = {
-    "book/ch05_conditional_means": (293, 25, 0, 0),
-}
-
 #: (chapter, function) -> why the chapter itself defines it (functions in exercise solutions are the
 #: student's answers and need no entry)
 TAUGHT: dict[tuple[str, str], str] = {
@@ -46,9 +39,6 @@ TAUGHT: dict[tuple[str, str], str] = {
     ("ch05_conditional_means", "g"): "g_s(t) = L_s(f(s) + t lam), the one-dimensional loss of the proof",
     ("ch05_conditional_means", "var_v"): "Var_{p_theta}[v], the second derivative of g in the proof",
     ("ch05_conditional_means", "exact_line_minimum"): "min_t g_s(t) by bisection on g', the proof's step",
-    ("ch05_conditional_means", "lemma_ratios"): "the key lemma's two sides, checked as a ratio",
-    ("ch05_conditional_means", "theorem_chain"): "every quantity of the theorem's proof, step by step",
-    ("ch05_conditional_means", "feature_maps"): "the four feature maps the experiment compares, as defined",
     ("ch07_linear_probes", "paired_gap"): "the paired standard error sqrt(b + c) / n the text derives",
     ("ch07_linear_probes", "centred"): "centring, which removes log Z (part c and the zero-sum exercise)",
     ("ch07_linear_probes", "subset_accuracy"): "the accuracy the word-subset exercise is graded on",
@@ -93,17 +83,8 @@ def test_each_chapter_shows_no_more_code_than_a_reader_should_read(budgets):
     report = "\n".join(f"{entry}: {b}" for entry, b in budgets.items())
     print(report)
     for entry, b in budgets.items():
-        limits = NOT_YET.get(entry, targets())
-        for (name, value), limit in zip(b.items(), limits):
+        for (name, value), limit in zip(b.items(), targets()):
             assert value <= limit, f"{entry}: {name} {value}, more than the {limit} allowed\n{report}"
-
-
-@pytest.mark.book
-def test_not_yet_lists_only_chapters_that_still_miss_a_target(budgets):
-    for entry, ceilings in NOT_YET.items():
-        b = list(budgets[entry].values())
-        assert any(value > target for value, target in zip(b, targets())), \
-            f"{entry} meets every target now: remove it from NOT_YET"
 
 
 def functions(notebook: Path) -> list[str]:
