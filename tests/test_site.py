@@ -382,12 +382,17 @@ def test_the_chapter_list_folds_away_on_a_laptop(server, browser, chapter_page):
 
 def test_no_page_scrolls_sideways_on_a_phone_and_tables_have_padding(html, server, browser):
     """At 390 px no page is wider than the screen (wide tables and equations scroll in their own box,
-    long inline code and links wrap), and no table cell's text touches its neighbour's."""
+    long inline code and links wrap), and no table cell's text touches its neighbour's. Saves what a
+    phone shows first of every page of the table of contents (screenshots/phone__<page>.png)."""
     problems = {}
+    shots = {f"{entry}.html" for entry in toc_entries()}
+    SHOTS.mkdir(exist_ok=True)
     with viewport(browser, PHONE):
         for name in site_pages(html):
             browser.get(server + name)
             browser.execute_async_script(WAIT_FOR_MATHJAX)  # typeset math has its final width
+            if name in shots:
+                browser.save_screenshot(str(SHOTS / ("phone__" + name.removesuffix(".html").replace("/", "__") + ".png")))
             found = browser.execute_script(SIDEWAYS)
             assert found["width"] == PHONE, f"the window is {found['width']} px wide, not {PHONE}"
             problems[name] = [f"{found['scroll']} px wide"] + found["wide"] if found["scroll"] > PHONE else []
