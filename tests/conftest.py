@@ -130,7 +130,9 @@ def pytest_collection_finish(session):
         return
     threads = {}
     if not all(needs):  # other tests run meanwhile: one thread for each process, theirs and the kernels'
-        threads = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+        from sphinx_parallel_chapters import THREAD_VARIABLES  # tools/, on sys.path since pytest_configure
+
+        threads = dict.fromkeys(THREAD_VARIABLES, "1")
         os.environ.update(threads)
         import torch
 
