@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -145,14 +146,27 @@ _BUILD = pytest.StashKey()
 
 def _start_build(out: Path, threads: dict):
     """Start ``jupyter-book build`` into ``out`` (``threads``: variables limiting its kernels' threads);
-    returns (process, out, log file)."""
+    returns (process, out, log file, start time)."""
     env = dict(os.environ, LMTHEORY_QUICK=os.environ.get("LMTHEORY_QUICK", "1"), **threads)
     cmd = [jupyter_book(), "build", str(ROOT), "--path-output", str(out),
            "--builder", "html", "-W", "-n", "--keep-going"]
     log = out / "build.log"
     with open(log, "w") as handle:
         process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, text=True)
-    return process, out, log
+    return process, out, log, time.time()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """How long the session's book build took, and each chapter in it (the build's own log says)."""
+    started = config.stash.get(_BUILD, None)
+    if started is None or started[0].poll() is None:  # no build, or one that was never waited for
+        return
+    _, _, log, start = started
+    text = re.sub(r"\x1b\[[0-9;]*m", "", log.read_text(errors="replace"))
+    chapters = re.findall(r"([\w-]+)\.ipynb: Executed notebook in ([\d.]+) seconds", text)
+    terminalreporter.section("the book build")
+    terminalreporter.line(f"{log.stat().st_mtime - start:.0f} s from its start to its last line; chapters (as the "
+                          f"log lists them): " + ", ".join(f"{name} {float(s):.0f} s" for name, s in chapters))
 
 
 @pytest.fixture(scope="session")
@@ -198,7 +212,7 @@ def book_build(request) -> BookBuild:
         folder = Path(given).resolve()
         assert (folder / "html" / "index.html").is_file(), f"LMTHEORY_BUILT_BOOK={given}: no html/index.html there"
         return BookBuild(folder, 0, "build succeeded. (LMTHEORY_BUILT_BOOK: built before the tests)")
-    process, out, log = request.config.stash[_BUILD]
+    process, out, log, _ = request.config.stash[_BUILD]
     returncode = process.wait()
     text = re.sub(r"\x1b\[[0-9;]*m", "", log.read_text(errors="replace"))  # drop colours
     return BookBuild(out / "_build", returncode, text)
