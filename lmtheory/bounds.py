@@ -100,9 +100,10 @@ def eps_for_loss(target: float, tau: float, B: float, gamma: float = 1.0) -> flo
     return gamma * (target - tau) ** 2 / (2 * B**2)
 
 
-def check_bound(name: str, lhs, rhs, unit: str) -> float:
+def check_bound(name: str, lhs, rhs, unit: str) -> None:
     """Check ``lhs <= rhs`` on every instance (up to rounding), print on how many and how tightly, and
-    raise ``AssertionError`` if it failed anywhere: a chapter's guard on an inequality it states.
+    raise ``AssertionError`` if it failed anywhere: a chapter's guard on an inequality it states. It returns
+    nothing, so a chapter cell that ends with it shows the printout alone.
 
     Parameters
     ----------
@@ -112,11 +113,6 @@ def check_bound(name: str, lhs, rhs, unit: str) -> float:
         Left and right sides, flattened and paired in order.
     unit : str
         What one instance is, for the printout (e.g. ``"(model, context) pairs"``).
-
-    Returns
-    -------
-    float
-        The tightest ratio ``lhs / rhs`` over the instances with ``rhs > 0``.
 
     Explained in chapter 4. Example: ``check_bound("Pinsker", l1, np.sqrt(2 * kl), "pairs")``.
     """
@@ -132,4 +128,3 @@ def check_bound(name: str, lhs, rhs, unit: str) -> float:
     print(f"  tightest ratio left/right = {ratio:.3f}")
     if not held.all():
         raise AssertionError(f"{name} failed on {(~held).sum()} {unit}")
-    return ratio
