@@ -232,8 +232,11 @@ def eps_slider_figure(world, *, gammas=(1.0, 0.5, 0.25), Bs=(4.0, 8.0, 16.0), ki
 
 
 def _prompt_label(prompt: str) -> str:
-    """How the menu names a prompt: quoted, so that a trailing space shows; the empty one in words."""
-    return repr(prompt) if prompt else "no prompt ('')"
+    """How the menu names a prompt: quoted, a trailing space said in words (a menu barely shows it); the
+    empty one in words."""
+    if not prompt:
+        return "no prompt"
+    return repr(prompt) + (" (trailing space)" if prompt != prompt.rstrip() else "")
 
 
 def zero_shot_figure(table) -> PageFigure:
@@ -241,7 +244,7 @@ def zero_shot_figure(table) -> PageFigure:
 
     Bars for each pair of word lists (x): the zero-shot accuracy, the ROC AUC of the score and the
     share of texts predicted positive, for the prompt picked in the menu (it starts at the first);
-    a dashed line marks chance.
+    a dashed line marks one half: chance for the accuracy and the AUC, no lean for the share.
 
     Parameters
     ----------
@@ -286,10 +289,10 @@ def zero_shot_figure(table) -> PageFigure:
                       "yanchor": "bottom", "direction": "down"}],
         shapes=[{"type": "line", "xref": "x domain", "yref": "y", "x0": 0, "x1": 1, "y0": chance, "y1": chance,
                  "line": {"color": "#666666", "width": 1, "dash": "dash"}}],
-        annotations=[{"xref": "x domain", "yref": "y", "x": 1, "y": chance, "text": "chance", "showarrow": False,
+        annotations=[{"xref": "x domain", "yref": "y", "x": 1, "y": chance, "text": "chance; no lean", "showarrow": False,
                       "xanchor": "right", "yanchor": "bottom", "font": {"size": 11}},
                      {"xref": "paper", "yref": "paper", "x": 0.13, "y": 1.06, "xanchor": "right", "yanchor": "bottom",
                       "text": "prompt:", "showarrow": False}],  # grows to the left, into the margin
     )
-    fig.update_yaxes(range=[0, 1.05], title_text="share of texts / AUC")
+    fig.update_yaxes(range=[0, 1.05], title_text="share / AUC")
     return PageFigure(fig)

@@ -95,7 +95,7 @@ def test_bad_input_is_refused_with_its_name(world, options, message):
 
 # -- chapter 2's zero-shot explorer: the grid of explore_grid, with a menu of prompts ---------------
 
-def zero_shot_table(prompts=("p1", ""), pairs=(("great", "bad"), ("a, b", "c"))):
+def zero_shot_table(prompts=("p1", "p1 ", ""), pairs=(("great", "bad"), ("a, b", "c"))):
     """A table shaped as zero_shot.explore_grid's, with distinct made-up numbers in every cell."""
     import pandas as pd
 
@@ -112,8 +112,8 @@ def test_the_zero_shot_menu_restyles_the_bars_to_each_prompts_numbers():
     assert [trace.type for trace in fig.data] == ["bar"] * 3
     assert list(fig.data[0].x) == ["great /<br>bad", "a, b /<br>c"]
     buttons = fig.layout.updatemenus[0].buttons
-    assert [b.label for b in buttons] == ["'p1'", "no prompt ('')"]
-    for button, prompt in zip(buttons, ["p1", ""]):
+    assert [b.label for b in buttons] == ["'p1'", "'p1 ' (trailing space)", "no prompt"]
+    for button, prompt in zip(buttons, ["p1", "p1 ", ""]):
         restyle, traces = button.args
         rows = table[table["prompt"] == prompt]
         assert list(traces) == [0, 1, 2]
@@ -139,7 +139,7 @@ def test_the_zero_shot_figure_of_a_real_grid(tiny, own_cache):
 @pytest.mark.parametrize("table, message", [
     (zero_shot_table().drop(columns="AUC"), r"missing \['AUC'\]"),
     (zero_shot_table().iloc[:0], "with rows"),
-    (zero_shot_table().iloc[:3], "the same pairs of word lists"),
+    (zero_shot_table().iloc[:5], "the same pairs of word lists"),
     ("not a table", "explore_grid's result"),
 ])
 def test_a_table_that_is_not_a_grid_is_refused(table, message):
