@@ -59,7 +59,7 @@ def key_lemma_bound(B: float, eps):
 
 
 def sqrt_eps_bound(tau: float, B: float, eps, gamma: float = 1.0):
-    """Theorems 1, 2 and 3: ``l_T <= tau + sqrt(2 B^2 eps / gamma)``.
+    """Theorems 4.1, 5.1 and 6.1: ``l_T <= tau + sqrt(2 B^2 eps / gamma)``.
 
     Parameters
     ----------

@@ -168,6 +168,24 @@ def check_int(value, name: str, *, low: float = -math.inf, high: float = math.in
     return x
 
 
+def check_eps_grid(eps_grid, name: str = "eps_grid") -> np.ndarray:
+    """Return ``eps_grid`` as a 1-D float array, shape ``(n,)`` with ``n >= 1``, of excess losses
+    ``>= 0`` (nats), else raise a ``ValueError`` that names it.
+
+    Accepts a list, a tuple or an array of numbers: ``check_eps_grid([1e-4, 1e-3])`` ->
+    ``array([0.0001, 0.001])``. An empty grid, a nested one (2-D), a negative value or nan is an error.
+    """
+    try:
+        grid = np.asarray(eps_grid, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a list of numbers, got {eps_grid!r}") from None
+    if grid.ndim != 1 or grid.size == 0:
+        raise ValueError(f"{name} must be a non-empty list of numbers, got {eps_grid!r}")
+    if not (grid >= 0).all():
+        raise ValueError(f"{name} must hold values >= 0, got {grid[~(grid >= 0)][0]:g}")
+    return grid
+
+
 def check_choice(value, name: str, allowed: Sequence[str]) -> str:
     """Return ``value`` if it is one of ``allowed``."""
     if value not in allowed:

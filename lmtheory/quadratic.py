@@ -1,6 +1,6 @@
-"""Is ``log Z`` quadratic? Fits that test the assumption of Theorem 3 on a real language model.
+"""Is ``log Z`` quadratic? Fits that test the assumption of Theorem 6.1 on a real language model.
 
-Theorem 3 assumes a quadratic log-partition function, ``log Z(theta) = 1/2 theta^T A theta + b^T theta + c``;
+Theorem 6.1 assumes a quadratic log-partition function, ``log Z(theta) = 1/2 theta^T A theta + b^T theta + c``;
 then ``Phi p_theta = grad log Z(theta) = A theta + b`` is affine in ``theta``. On a real model both sides
 can be measured at many contexts, and this module fits them:
 

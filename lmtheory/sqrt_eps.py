@@ -1,5 +1,6 @@
-"""The tables of chapter 4 (*The √ε theorem*): the models on which it checks each step of Theorem 1's
-proof, and its experiments on eps, the coverage gamma, the bound B and the number of contexts.
+"""The tables of chapter 4 (*The √ε theorem*): the models on which it checks each step of the proof of
+Theorem 4.1 (the paper's Theorem 1), and its experiments on eps, the coverage gamma, the bound B and the
+number of contexts.
 
 Each function builds its worlds, tasks and models with :mod:`lmtheory.synthetic` and returns what the
 chapter shows, so the chapter keeps only the calls:
@@ -15,14 +16,13 @@ chapter shows, so the chapter keeps only the calls:
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from .checks import check_int
+from .checks import check_eps_grid, check_int
 from .core import kl_divergence
 from .logistic import per_context_logistic_loss
-from .synthetic import (Task, World, _check_eps_grid, eps_optimal_model, error_path, evaluate, make_task,
-                        make_world, mixture_model, random_error_terms, refined_coverage)
+from .synthetic import (Task, World, eps_optimal_model, error_path, evaluate, make_task, make_world,
+                        mixture_model, random_error_terms, refined_coverage)
 from .threads import single_thread
 
 __all__ = ["proof_instances", "theorem_losses", "coverage_table", "losses_by_B", "random_crossover_by_size"]
@@ -37,7 +37,7 @@ def random_crossover_by_size(
     B: float = 8.0,
     gamma: float = 0.5,
     measured_at=(),
-    measured_eps=np.geomspace(1e-6, 1e-1, 6),
+    measured_eps=(1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1),
     seeds: int = 3,
 ) -> tuple[pd.DataFrame, dict]:
     """Where random errors pass from the ``sqrt(eps)`` regime to the ``eps`` regime, by world size.
@@ -45,7 +45,8 @@ def random_crossover_by_size(
     For every ``n`` of ``sizes`` it draws ``make_world(n, vocab_size, dim, seed=0)``, plants
     ``make_task(world, B, gamma)`` and predicts the typical terms of random errors
     (:func:`random_error_terms`); for ``n`` in ``measured_at`` it also measures ``seeds`` random
-    directions (seeds ``0, 1, ...``) over ``measured_eps`` with :func:`error_path`.
+    directions (seeds ``0, 1, ...``) over ``measured_eps`` (excess losses in nats, shape ``(m,)``; by
+    default the six powers of ten from ``1e-6`` to ``1e-1``) with :func:`error_path`.
 
     Returns ``(by_n, measured)``: a DataFrame indexed by ``n_contexts`` with columns ``a1_rms``,
     ``a2`` and ``crossover`` (one row per size), and a dict ``n -> list of error_path tables``.
@@ -58,6 +59,7 @@ def random_crossover_by_size(
     if unknown:
         raise ValueError(f"measured_at holds sizes that are not in sizes: {sorted(unknown)}")
     seeds = check_int(seeds, "seeds", low=1)
+    measured_eps = check_eps_grid(measured_eps, "measured_eps")
     rows, measured = [], {}
     for n in sizes:
         world = make_world(n, vocab_size, dim, seed=0)
@@ -70,7 +72,7 @@ def random_crossover_by_size(
 
 @single_thread()
 def proof_instances(world: World, tasks, eps_grid) -> list[dict]:
-    """The language models on which chapter 4 checks every step of Theorem 1's proof, with what
+    """The language models on which chapter 4 checks every step of Theorem 4.1's proof, with what
     the steps compare, context by context.
 
     For the ``i``-th task of ``tasks`` (``i = 1, 2, ...``, which also seeds its models), three kinds of
@@ -90,7 +92,7 @@ def proof_instances(world: World, tasks, eps_grid) -> list[dict]:
     tasks = list(tasks)
     if not tasks or not all(isinstance(T, Task) for T in tasks):
         raise ValueError(f"tasks must be a non-empty list of Task (from make_task), got {tasks!r:.80}")
-    grid = _check_eps_grid(eps_grid)
+    grid = check_eps_grid(eps_grid)
     ps, instances = world.p_star, []
     for seed, T in enumerate(tasks, start=1):
         loss_star = per_context_logistic_loss(ps @ T.v + T.b, T.q)
@@ -113,7 +115,7 @@ def proof_instances(world: World, tasks, eps_grid) -> list[dict]:
 
 @single_thread()
 def theorem_losses(world: World, instances) -> pd.DataFrame:
-    """Theorem 1 on every instance of :func:`proof_instances`: one row per model.
+    """Theorem 4.1 on every instance of :func:`proof_instances`: one row per model.
 
     Columns: ``kind``, ``gamma``, ``eps``; ``bound`` (``tau + sqrt(2 B^2 eps / gamma)``) and ``tau`` of
     the instance's task; and three losses, each a restriction of the one before, so never smaller:

@@ -24,7 +24,8 @@ import torch
 from scipy import optimize
 
 from . import bounds
-from .checks import check_choice, check_distribution, check_int, check_number, check_same_shape
+from .checks import (check_choice, check_distribution, check_eps_grid, check_int, check_number,
+                     check_same_shape)
 from .core import conditional_mean, kl_divergence, log_softmax_lm
 from .logistic import expected_logistic_loss, fit_bounded, fit_logistic, logistic_objective
 from .threads import single_thread
@@ -539,7 +540,7 @@ def eps_optimal_model(
 
 
 def _eps_true(world: World, model: Model) -> float:
-    """``L(p_f) - L*``, the excess over the truth (Theorem 1's eps); equals ``model.eps`` when realizable."""
+    """``L(p_f) - L*``, the excess over the truth (Theorem 4.1's eps); equals ``model.eps`` when realizable."""
     return world.excess_loss_any(world.log_predict(model.f))
 
 
@@ -563,7 +564,7 @@ def mixture_model(world: World, eps: float, *, seed: int = 0) -> torch.Tensor:
     tensor, shape (N, V)
         ``p(s)`` for every context (float64).
 
-    Explained in chapter 4 (Theorem 1 holds for any language model). Example:
+    Explained in chapter 4 (Theorem 4.1 holds for any language model). Example:
     ``p = mixture_model(world, 1e-3); world.excess_loss_any(p.log())`` -> ``0.001``.
     """
     eps = check_number(eps, "eps", low=0)
@@ -592,11 +593,12 @@ def evaluate(world: World, task: Task, eps: float, kind: str = "margin", *, seed
       truth; the same number in a realizable world), ``tau``;
     * ``loss_fixed``: the task's own classifier on ``p_f``; ``loss_refit``: a classifier refitted on
       the conditional mean features ``Phi p_f``;
-    * ``bound_thm1 = tau + sqrt(2 B^2 eps_true / gamma)`` (Theorem 1, any LM: bounds ``loss_fixed``);
-    * ``bound_thm2 = tau + sqrt(2 B^2 eps / gamma)`` (Theorem 2: bounds ``loss_refit`` and
+    * ``bound_thm1 = tau + sqrt(2 B^2 eps_true / gamma)`` (Theorem 4.1, any LM: bounds ``loss_fixed``);
+    * ``bound_thm2 = tau + sqrt(2 B^2 eps / gamma)`` (Theorem 5.1: bounds ``loss_refit`` and
       ``loss_fixed``), NaN when the task is not natural w.r.t. Phi, for which it does not apply;
-    * ``bound``: the tightest bound that applies to ``loss_fixed`` (Theorem 2's when the task is natural
-      w.r.t. Phi, since ``eps <= eps_true``), and ``theorem`` (1 or 2), which one.
+    * ``bound``: the tightest bound that applies to ``loss_fixed`` (Theorem 5.1's when the task is
+      natural w.r.t. Phi, since ``eps <= eps_true``), and ``theorem``, which one, as the book numbers
+      it: ``"4.1"`` or ``"5.1"`` (the column names keep the paper's Theorems 1 and 2).
 
     With ``kind="adversarial"`` the features carry the labels, so ``loss_refit`` may fall below tau;
     the label-free ``"margin"`` adversary (the default) does not have this leak.
@@ -605,7 +607,7 @@ def evaluate(world: World, task: Task, eps: float, kind: str = "margin", *, seed
     eps_true = _eps_true(world, model)
     thm1 = float(task.bound(eps_true))
     thm2 = float(task.bound(model.eps)) if task.phi_natural else math.nan  # eps <= eps_true: never looser
-    theorem = 2 if task.phi_natural else 1
+    theorem = "5.1" if task.phi_natural else "4.1"
     return {
         "kind": kind,
         "eps": model.eps,
@@ -613,7 +615,7 @@ def evaluate(world: World, task: Task, eps: float, kind: str = "margin", *, seed
         "tau": task.tau,
         "bound_thm1": thm1,
         "bound_thm2": thm2,
-        "bound": thm2 if theorem == 2 else thm1,
+        "bound": thm2 if task.phi_natural else thm1,
         "theorem": theorem,
         "loss_fixed": task.loss_fixed(model.p),
         "loss_refit": task.loss_refit(conditional_mean(model.p, world.Phi)),
@@ -630,7 +632,7 @@ def sweep(
     seed: int = 0,
 ) -> pd.DataFrame:
     """:func:`evaluate` over a grid of eps and perturbation kinds; one row per (kind, eps)."""
-    grid = _check_eps_grid(eps_grid)
+    grid = check_eps_grid(eps_grid)
     rows = [evaluate(world, task, eps, kind, seed=seed) for kind in kinds for eps in grid]
     return pd.DataFrame(rows)
 
@@ -646,7 +648,7 @@ def error_path(world: World, task: Task, kind: str, eps_grid, *, seed: int = 0) 
     (``l_T(p_f, v) - tau``, which can be negative), one row per grid point.
     """
     check_choice(kind, "perturbation kind", PERTURBATIONS)
-    grid = _check_eps_grid(eps_grid)
+    grid = check_eps_grid(eps_grid)
     direction = _direction(world, kind, task, seed)
     t0 = 1e-3
     curvature = world.excess_loss(world.f_opt + t0 * direction) / t0**2
@@ -672,19 +674,6 @@ def gap_expansion(eps, gap) -> tuple[float, float, float]:
         raise ValueError(f"eps must be positive, got {eps[~(eps > 0)][0]:g}")
     a2, a1 = np.polyfit(np.sqrt(eps), gap / np.sqrt(eps), 1)
     return float(a1), float(a2), float((a1 / a2) ** 2)
-
-
-def _check_eps_grid(eps_grid) -> np.ndarray:
-    """``eps_grid`` as a 1-D float array of values >= 0, or a ValueError that names it."""
-    try:
-        grid = np.asarray(eps_grid, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"eps_grid must be a list of numbers, got {eps_grid!r}") from None
-    if grid.ndim != 1 or grid.size == 0:
-        raise ValueError(f"eps_grid must be a non-empty list of numbers, got {eps_grid!r}")
-    if not (grid >= 0).all():
-        raise ValueError(f"eps_grid must hold values >= 0, got {grid[~(grid >= 0)][0]:g}")
-    return grid
 
 
 @single_thread()

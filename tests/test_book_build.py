@@ -52,3 +52,24 @@ def test_the_front_door_redirects_to_the_root_page_and_names_the_books_icon(html
     icon = soup.find("link", rel="icon")
     assert icon is not None and (html / icon["href"]).is_file(), f"index.html names no icon that exists: {icon}"
     assert soup.title.get_text().strip() and soup.find("a", href=target), "no title or no link to follow by hand"
+
+
+def test_theorems_render_with_the_numbers_that_code_and_captions_type(html):
+    """Each theorem box reads "Theorem 4.1" and so on, as listed in test_theorem_numbers.THEOREMS (the
+    numbers code, legends and captions type), and every link to it (``{prf:ref}``) reads the same."""
+    from bs4 import BeautifulSoup
+    from test_theorem_numbers import THEOREMS
+
+    pages = {entry: BeautifulSoup((html / f"{entry}.html").read_text(encoding="utf-8"), "html.parser")
+             for entry in notebook_entries()}
+    for label, theorem in THEOREMS.items():
+        box = pages[theorem.entry].find(id=label)
+        assert box is not None and "theorem" in box.get("class", []), f"{theorem.entry}: no theorem box {label}"
+        number = box.select_one(".admonition-title .caption-number")
+        assert number is not None and number.get_text(strip=True) == f"Theorem {theorem.number}", (
+            f"{label} renders as {number and number.get_text(strip=True)!r}, but code and captions type "
+            f"'Theorem {theorem.number}': update THEOREMS and them")
+        links = [a for soup in pages.values() for a in soup.select("a.reference.internal")
+                 if a.get("href", "").endswith(f"#{label}")]
+        assert {a.get_text(strip=True) for a in links} <= {f"Theorem {theorem.number}"}, (
+            f"links to {label} read {sorted({a.get_text(strip=True) for a in links})}")

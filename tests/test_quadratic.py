@@ -87,7 +87,7 @@ def test_quadratic_terms():
 
 def test_gaussian_embeddings_give_an_almost_quadratic_log_partition():
     """With many Gaussian columns phi_w ~ N(mu, S), log Z(theta) ~ log V + theta^T mu + 1/2 theta^T S theta,
-    so Phi p_theta = grad log Z ~ S theta + mu: the assumption of Theorem 3, checked on random theta."""
+    so Phi p_theta = grad log Z ~ S theta + mu: the assumption of Theorem 6.1, checked on random theta."""
     gen = torch.Generator().manual_seed(0)
     d, V = 3, 200_000
     L = torch.tensor([[0.5, 0.0, 0.0], [0.2, 0.4, 0.0], [-0.1, 0.1, 0.3]], dtype=torch.float64)

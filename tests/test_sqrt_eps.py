@@ -115,6 +115,16 @@ def test_random_crossover_by_size_is_random_error_terms_world_by_world():
     assert measured[60][1].equals(path)
 
 
+def test_random_crossover_by_size_measures_six_powers_of_ten_by_default():
+    """The default grid is an immutable tuple (no array built at import) with the values of
+    np.geomspace(1e-6, 1e-1, 6), the grid the chapter's figure was made with, to the last bit or so."""
+    import inspect
+
+    default = inspect.signature(sqrt_eps.random_crossover_by_size).parameters["measured_eps"].default
+    assert isinstance(default, tuple) and default == (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
+    np.testing.assert_allclose(default, np.geomspace(1e-6, 1e-1, 6), rtol=1e-15, atol=0)
+
+
 @pytest.mark.parametrize(
     "call, message",
     [
@@ -123,6 +133,10 @@ def test_random_crossover_by_size_is_random_error_terms_world_by_world():
         (lambda w, t: sqrt_eps.random_crossover_by_size([], 10, 2), r"sizes is empty"),
         (lambda w, t: sqrt_eps.random_crossover_by_size([50], 10, 2, measured_at=(70,)), r"not in sizes: \[70\]"),
         (lambda w, t: sqrt_eps.random_crossover_by_size([1], 10, 2), r"n_contexts = 1 is outside"),
+        (lambda w, t: sqrt_eps.random_crossover_by_size([50], 10, 2, measured_eps=[]),
+         r"measured_eps must be a non-empty list"),
+        (lambda w, t: sqrt_eps.random_crossover_by_size([50], 10, 2, measured_eps=[1e-3, -1.0]),
+         r"measured_eps must hold values >= 0, got -1"),
         (lambda w, t: sqrt_eps.coverage_table(w, [0.0]), r"gamma = 0.0 is outside"),
         (lambda w, t: sqrt_eps.losses_by_B(w, [-1.0]), r"B = -1.0 is outside"),
     ],

@@ -328,21 +328,21 @@ def test_margin_adversary_uses_no_label(default):
 
 
 def test_printed_bounds_apply_and_hold(default_sweeps):
-    """Each bound uses its theorem's eps; none is violated; Theorem 2 only for Phi-natural tasks."""
+    """Each bound uses its theorem's eps; none is violated; Theorem 5.1 only for Phi-natural tasks."""
     for world, task, table in default_sweeps:
         assert (table.loss_fixed <= table.bound_thm1 + 1e-12).all()
         assert (table.loss_fixed <= table.bound + 1e-12).all()
         if task.phi_natural:
             assert (table.loss_refit <= table.bound_thm2 + 1e-12).all()
-            assert (table.theorem == 2).all() and np.allclose(table.bound, table.bound_thm2)
+            assert (table.theorem == "5.1").all() and np.allclose(table.bound, table.bound_thm2)
         else:
-            assert table.bound_thm2.isna().all() and (table.theorem == 1).all()
+            assert table.bound_thm2.isna().all() and (table.theorem == "4.1").all()
         excess_over_truth = world.excess_loss_any(world.log_predict(world.f_opt))
         assert np.allclose(table.eps_true, table.eps + excess_over_truth, rtol=1e-6, atol=1e-12)
 
 
 def test_old_bound_from_eps_wrt_phi_can_be_violated():
-    """Why eps_true: with eps against L*(Phi) Theorem 1's formula fails for a non-Phi-natural task."""
+    """Why eps_true: with eps against L*(Phi) Theorem 4.1's formula fails for a non-Phi-natural task."""
     world = synthetic.make_world(seed=0, realizable=False)
     task = synthetic.make_task(world, B=8.0, gamma=1.0, phi_natural=False)
     table = synthetic.sweep(world, task, np.geomspace(1e-5, 1e-1, 5), kinds=("margin",))

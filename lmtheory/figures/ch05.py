@@ -90,7 +90,7 @@ def step4_one_context(t, change, slope, B, step, minimum, eps):
 
 
 def theorem_sweeps(sweeps, world_size, title):
-    """Figure 5.3 of chapter 5: refitted and fixed task losses against eps, under Theorem 2's bound.
+    """Figure 5.3 of chapter 5: refitted and fixed task losses against eps, under Theorem 5.1's bound.
 
     Parameters
     ----------
@@ -116,7 +116,7 @@ def theorem_sweeps(sweeps, world_size, title):
             ax.plot(d.eps, d.loss_fixed, ":", color=COLORS[kind], label=rf"$\ell_T(p_f, v)$, {label}")
         d = df[df.kind == "margin"]
         ax.plot(d.eps, d.bound_thm2, color=COLORS["bound"], lw=2,
-                label=r"Theorem 2: $\tau + \sqrt{2B^2\epsilon/\gamma}$")
+                label=r"Theorem 5.1: $\tau + \sqrt{2B^2\epsilon/\gamma}$")
         ax.axhline(df.tau.iloc[0], color=COLORS["tau"], ls="--", label=r"$\tau$")
         ax.set(xscale="log", yscale="log", xlabel=r"excess loss $\epsilon$ w.r.t. $\Phi$ (nats)",
                title=f"{name} world ({world_size})")

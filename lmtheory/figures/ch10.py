@@ -1,6 +1,6 @@
 """The figure of chapter 10 (what the theory does not explain).
 
-* :func:`vacuous_range`: Figure 10.1, the bound of Theorem 1 against the loss of a hedging model.
+* :func:`vacuous_range`: Figure 10.1, the bound of Theorem 4.1 against the loss of a hedging model.
 """
 
 from __future__ import annotations
