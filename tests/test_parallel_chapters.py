@@ -20,14 +20,16 @@ def _runs(order: list[str], jobs: int) -> list[list[str]]:
 
 def test_the_books_chapters_8_and_9_share_a_worker_in_order_and_the_other_chapters_take_the_other():
     together = book_config()["sphinx"]["config"]["lmtheory_read_together"]
-    assert together == ["book/ch08_quad", "book/ch09_eps_in_practice"]
+    assert together[:2] == ["book/ch08_quad", "book/ch09_eps_in_practice"]
     docs, notebooks = sorted(toc_entries()), set(notebook_entries())
     order = reading_order(docs, notebooks, together, 2)
     assert sorted(order) == docs
     first, *others = _runs(order, 2)
-    assert first[:2] == together
+    assert first[:len(together)] == together
     assert not (set(first) - set(together)) & notebooks  # the rest of its run executes nothing
     assert {name for run in others for name in run} >= notebooks - set(together)
+    # the other worker still has chapters to execute: the grouping balances, it does not serialise
+    assert {name for run in others for name in run} & notebooks
 
 
 def test_one_worker_reads_the_list_as_given_apart_from_the_grouping():

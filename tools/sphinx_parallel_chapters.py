@@ -6,7 +6,8 @@ extension turns that on and orders the list so that the runs make sense for this
 
 * the chapters named in ``lmtheory_read_together`` (in ``_config.yml``) are read by one worker, in
   that order: chapter 9 reuses the models chapter 8 trains (from the run cache), so it must come
-  after chapter 8, not beside it;
+  after chapter 8, not beside it, and a few short chapters follow them so that both workers finish
+  at about the same time;
 * that worker also takes the pages that run no code, and the other worker the remaining chapters.
 
 Workers: ``LMTHEORY_BUILD_JOBS`` (default 2, or 1 on a one-core machine; 1 reads serially as
